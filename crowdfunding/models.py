@@ -1,0 +1,1 @@
+"""Crowdfunding: reward and equity campaigns (issue: crowdfunding). Nothing here yet."""

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class P2pConfig(AppConfig):
+    name = "p2p"

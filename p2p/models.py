@@ -1,0 +1,1 @@
+"""P2P lending. Nothing here yet."""

@@ -1,0 +1,74 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from platform_core.admin_base import PlatformAdmin
+from platform_core.errors import ApplicationError
+
+from . import services
+from .models import KycCheck, LicenceStatus, InvestorProfile, Organisation, PlatformEntity, User
+
+
+@admin.register(User)
+class UserAdmin(PlatformAdmin, DjangoUserAdmin):
+    list_display = ["username", "email", "role", "organisation", "member_role", "kyc_status", "is_staff", "is_active"]
+    list_filter = ["role", "kyc_status", "is_staff", "is_active"]
+    list_select_related = ["organisation"]
+    fieldsets = DjangoUserAdmin.fieldsets + (
+        ("Platform", {"fields": ("role", "organisation", "member_role", "id_number", "kyc_status")}),
+    )
+    add_fieldsets = DjangoUserAdmin.add_fieldsets + (
+        ("Platform", {"fields": ("role", "organisation", "member_role")}),
+    )
+    readonly_fields = ["kyc_status"]
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(PlatformAdmin):
+    list_display = ["legal_name", "credit_code", "kind", "kyc_status", "created_at"]
+    list_filter = ["kind", "kyc_status"]
+    search_fields = ["legal_name", "credit_code"]
+    readonly_fields = ["kyc_status"]
+    actions = ["run_kyc"]
+
+    @admin.action(description="Run KYC again")
+    def run_kyc(self, request, queryset):
+        for organisation in queryset:
+            services.kyc_run(subject=organisation, actor=request.user)
+        self.message_user(request, f"KYC run for {queryset.count()} organisation(s).")
+
+
+@admin.register(InvestorProfile)
+class InvestorProfileAdmin(PlatformAdmin):
+    list_display = ["user", "annual_income", "net_worth", "accredited"]
+    list_select_related = ["user"]
+
+
+@admin.register(KycCheck)
+class KycCheckAdmin(PlatformAdmin):
+    list_display = ["created_at", "user", "organisation", "provider", "result", "reason"]
+    list_select_related = ["user", "organisation"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+def _licence_action(target):
+    def action(modeladmin, request, queryset):
+        for entity in queryset:
+            try:
+                services.entity_transition(entity=entity, to=target, actor=request.user)
+            except ApplicationError as exc:
+                modeladmin.message_user(request, f"{entity}: {exc.message}", level=messages.ERROR)
+    action.__name__ = f"licence_{target}"
+    action.short_description = f"Licence: move to {LicenceStatus(target).label.lower()}"
+    return action
+
+
+@admin.register(PlatformEntity)
+class PlatformEntityAdmin(PlatformAdmin):
+    list_display = ["name", "properties", "licence_status", "licence_number", "is_default"]
+    readonly_fields = ["licence_status"]
+    actions = [_licence_action(status) for status in LicenceStatus.values]

@@ -1,0 +1,209 @@
+"""Sign-up, KYC, parties and platform entities.
+
+A *party* is whoever owns money on the platform: an individual investor (a User), or an
+organisation (for every other non-staff role). `party_of(user)` says which one a user acts for.
+"""
+from decimal import Decimal
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from platform_core.audit import audit_transition
+from platform_core.errors import ApplicationError
+
+from .kyc import kyc_provider
+from .models import (
+    LICENCE_TRANSITIONS,
+    STAFF_ROLES,
+    InvestorProfile,
+    KycCheck,
+    KycStatus,
+    LicenceStatus,
+    MemberRole,
+    Organisation,
+    OrganisationKind,
+    PlatformEntity,
+    PlatformProperty,
+    Role,
+    User,
+)
+from .validators import credit_code_is_valid, resident_id_is_valid
+
+# --- sign-up ----------------------------------------------------------------------------------
+
+
+def _validation_error(exc: ValidationError, field: str) -> ApplicationError:
+    return ApplicationError(f"invalid_{field}", " ".join(exc.messages), field=field)
+
+
+def _user_build(*, username: str, email: str, password: str, role: str, **extra) -> User:
+    username = (username or "").strip()
+    if not username:
+        raise ApplicationError("invalid_username", "Choose a user name.", field="username")
+    if User.objects.filter(username__iexact=username).exists():
+        raise ApplicationError("username_taken", "That user name is taken.", field="username")
+    user = User(username=username, email=(email or "").strip(), role=role, **extra)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise _validation_error(exc, "password") from None
+    user.set_password(password)
+    return user
+
+
+def investor_signup(
+    *, username: str, email: str, password: str, id_number: str,
+    annual_income: Decimal = Decimal("0"), net_worth: Decimal = Decimal("0"), accredited: bool = False,
+) -> User:
+    """An individual investor. KYC runs at once through the configured provider."""
+    id_number = (id_number or "").strip().upper()
+    if not resident_id_is_valid(id_number):
+        raise ApplicationError(
+            "invalid_id_number", "Enter a valid 18-character resident identity number.", field="id_number"
+        )
+    for name, value in (("annual_income", annual_income), ("net_worth", net_worth)):
+        if value is None or Decimal(value) < 0:
+            raise ApplicationError(f"invalid_{name}", "Enter zero or a positive amount.", field=name)
+    try:
+        with transaction.atomic():
+            user = _user_build(username=username, email=email, password=password, role=Role.INVESTOR, id_number=id_number)
+            user.save()
+            InvestorProfile.objects.create(
+                user=user, annual_income=annual_income, net_worth=net_worth, accredited=bool(accredited)
+            )
+    except IntegrityError:
+        raise ApplicationError("username_taken", "That user name is taken.", field="username") from None
+    kyc_run(subject=user)
+    return user
+
+
+def organisation_signup(
+    *, username: str, email: str, password: str, legal_name: str, credit_code: str, kind: str = OrganisationKind.SME
+) -> User:
+    """An organisation and its first member (owner). KYC of the organisation runs at once."""
+    from .models import ROLE_FOR_ORGANISATION_KIND
+
+    credit_code = (credit_code or "").strip().upper()
+    legal_name = (legal_name or "").strip()
+    if kind not in OrganisationKind.values:
+        raise ApplicationError("invalid_kind", "Choose a valid kind of organisation.", field="kind")
+    if not legal_name:
+        raise ApplicationError("invalid_legal_name", "Enter the organisation's legal name.", field="legal_name")
+    if not credit_code_is_valid(credit_code):
+        raise ApplicationError(
+            "invalid_credit_code",
+            "Enter a valid 18-character unified social credit code (the last character is the check digit).",
+            field="credit_code",
+        )
+    if Organisation.objects.filter(credit_code=credit_code).exists():
+        raise ApplicationError("credit_code_taken", "An organisation with this credit code is already registered.", field="credit_code")
+    try:
+        with transaction.atomic():
+            user = _user_build(
+                username=username, email=email, password=password, role=ROLE_FOR_ORGANISATION_KIND[kind],
+                member_role=MemberRole.OWNER,
+            )
+            organisation = Organisation.objects.create(legal_name=legal_name, credit_code=credit_code, kind=kind)
+            user.organisation = organisation
+            user.save()
+    except IntegrityError:
+        raise ApplicationError("already_registered", "That user name or credit code is already registered.") from None
+    kyc_run(subject=organisation)
+    return user
+
+
+# --- KYC --------------------------------------------------------------------------------------
+
+
+def kyc_run(*, subject: User | Organisation, actor: User | None = None) -> KycCheck:
+    """Ask the provider about a user or an organisation and record its answer."""
+    result = kyc_provider().check(subject)
+    return kyc_record(subject=subject, status=result.status, reference=result.reference, reason=result.reason,
+                      provider=kyc_provider().name, actor=actor)
+
+
+def kyc_record(*, subject: User | Organisation, status: str, reference: str, reason: str = "", provider: str, actor=None) -> KycCheck:
+    """Store a provider's answer (also the entry point for a real provider's webhook)."""
+    if status not in KycStatus.values:
+        raise ApplicationError("invalid_kyc_status", f"Unknown KYC status {status!r}.")
+    with transaction.atomic():
+        model = type(subject)
+        locked = model.objects.select_for_update().get(pk=subject.pk)
+        check = KycCheck.objects.create(
+            provider=provider, reference=reference, result=status, reason=reason[:300],
+            **({"organisation": locked} if isinstance(subject, Organisation) else {"user": locked}),
+        )
+        if status != KycStatus.PENDING and locked.kyc_status != status:
+            old = locked.kyc_status
+            locked.kyc_status = status
+            locked.save(update_fields=["kyc_status"])
+            audit_transition(locked, field="kyc_status", old=old, actor=actor, note=reason)
+        subject.kyc_status = locked.kyc_status
+    return check
+
+
+def kyc_require_verified(party: User | Organisation) -> None:
+    if party.kyc_status != KycStatus.VERIFIED:
+        who = "Your organisation" if isinstance(party, Organisation) else "Your identity"
+        raise ApplicationError(
+            "kyc_not_verified", f"{who} is not verified (KYC status: {party.kyc_status}); money cannot move yet."
+        )
+
+
+# --- parties ----------------------------------------------------------------------------------
+
+
+def party_of(user: User) -> User | Organisation:
+    """The owner of the money a user moves: themselves, or their organisation."""
+    if user.role in STAFF_ROLES:
+        raise ApplicationError("permission_denied", "Regulators and operators hold no wallet.")
+    if user.organisation_id is not None:
+        return user.organisation
+    if user.role != Role.INVESTOR:
+        raise ApplicationError("permission_denied", "This account belongs to no organisation.")
+    return user
+
+
+def party_require_money_rights(user: User) -> User | Organisation:
+    """The user's party, if the user may move its money (owners and finance members of an organisation)."""
+    party = party_of(user)
+    if isinstance(party, Organisation) and user.member_role not in (MemberRole.OWNER, MemberRole.FINANCE):
+        raise ApplicationError("permission_denied", "Only the organisation's owners and finance members move its money.")
+    return party
+
+
+# --- platform entities (market access and exit) -----------------------------------------------
+
+
+def entity_default() -> PlatformEntity:
+    entity = PlatformEntity.objects.filter(is_default=True).first()
+    if entity is None:
+        raise ApplicationError("no_platform_entity", "No default platform entity is configured.", status=503)
+    return entity
+
+
+def entity_require_open(entity: PlatformEntity, prop: str) -> None:
+    """New business needs a licensed entity that operates the property."""
+    if prop not in PlatformProperty.values or not entity.operates(prop):
+        raise ApplicationError("entity_property_not_operated", f"{entity} does not operate {prop}.")
+    if not entity.accepts_new_business:
+        raise ApplicationError(
+            "entity_not_licensed", f"{entity} is {entity.get_licence_status_display().lower()} and takes no new business."
+        )
+
+
+def entity_transition(*, entity: PlatformEntity, to: str, actor: User, note: str = "") -> PlatformEntity:
+    if not (actor.is_operator or actor.is_superuser):
+        raise ApplicationError("permission_denied", "Only operators change a platform entity's licence.")
+    with transaction.atomic():
+        locked = PlatformEntity.objects.select_for_update().get(pk=entity.pk)
+        if to not in LICENCE_TRANSITIONS[LicenceStatus(locked.licence_status)]:
+            raise ApplicationError(
+                "invalid_transition", f"A {locked.licence_status} entity cannot become {to}.", status=409
+            )
+        old = locked.licence_status
+        locked.licence_status = to
+        locked.save(update_fields=["licence_status"])
+        audit_transition(locked, field="licence_status", old=old, actor=actor, note=note)
+    return locked

@@ -1,0 +1,108 @@
+"""Platform endpoints: sign-up, token, me, wallet, deposits and withdrawals. Thin: parse, call one
+service, render."""
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from platform_core.accounts import services as account_services
+from platform_core.errors import ApplicationError
+from platform_core.ledger import services as ledger_services
+from platform_core.ledger.selectors import wallet_entries
+
+from .idempotent import idempotent_response
+from .serializers import (
+    AmountSerializer,
+    MeSerializer,
+    PaymentSerializer,
+    SignupSerializer,
+    TokenRequestSerializer,
+    WalletSerializer,
+)
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=True,
+    description="A unique value per operation; a retry with the same key returns the first response.",
+)
+
+
+class SignupView(APIView):
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(request=SignupSerializer, responses={201: MeSerializer})
+    def post(self, request):
+        serializer = SignupSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data["kind"] == "investor":
+            user = account_services.investor_signup(
+                username=data["username"], email=data["email"], password=data["password"], id_number=data["id_number"],
+                annual_income=data["annual_income"], net_worth=data["net_worth"], accredited=data["accredited"],
+            )
+        else:
+            user = account_services.organisation_signup(
+                username=data["username"], email=data["email"], password=data["password"],
+                legal_name=data["legal_name"], credit_code=data["credit_code"], kind=data["kind"],
+            )
+        token, _ = Token.objects.get_or_create(user=user)
+        body = MeSerializer(user).data
+        body["token"] = token.key
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TokenView(APIView):
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: dict})
+    def post(self, request):
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(request, **serializer.validated_data)
+        if user is None:
+            raise ApplicationError("invalid_credentials", "Wrong user name or password.", status=400)
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        return Response(MeSerializer(request.user).data)
+
+
+class WalletView(APIView):
+    @extend_schema(responses=WalletSerializer)
+    def get(self, request):
+        wallet = ledger_services.wallet_of_user(request.user, request.query_params.get("currency"))
+        entries = wallet_entries(wallet=wallet, limit=20)
+        return Response(WalletSerializer({"currency": wallet.currency, "balance": wallet.balance, "entries": entries}).data)
+
+
+class _PaymentCreateView(APIView):
+    service = None
+
+    @extend_schema(request=AmountSerializer, responses={201: PaymentSerializer}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request):
+        def run():
+            serializer = AmountSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            payment = type(self).service(user=request.user, **serializer.validated_data)
+            return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+        return idempotent_response(request, run)
+
+
+class DepositView(_PaymentCreateView):
+    service = staticmethod(ledger_services.deposit_create)
+
+
+class WithdrawalView(_PaymentCreateView):
+    service = staticmethod(ledger_services.withdrawal_create)

@@ -1,0 +1,258 @@
+"""Every movement of money: `transaction_post` and the services built on it.
+
+Rules (see models.py for the account model):
+- A posting is one database transaction: lock the accounts (SELECT ... FOR UPDATE ordered by pk, so
+  concurrent postings cannot deadlock), refuse to overdraw, insert the transaction and its legs,
+  update the cached balances. Legs sum to zero per currency or nothing is written.
+- A `reference` makes a posting idempotent: a second post with the same reference returns the first
+  transaction and moves nothing (how Celery tasks that run twice keep one effect).
+- Deposits and withdrawals pass through the payment gateway; the KYC status of the party whose money
+  moves is checked first.
+"""
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from platform_core.accounts.models import Organisation, User
+from platform_core.accounts.services import kyc_require_verified, party_of, party_require_money_rights
+from platform_core.audit import audit_record, audit_transition
+from platform_core.errors import ApplicationError
+from platform_core.money import ZERO, currency_check, default_currency, parse_amount, quantize
+
+from .gateway import payment_gateway
+from .models import (
+    CLIENT_MONEY,
+    PAYMENT_TRANSITIONS,
+    Account,
+    AccountPurpose,
+    Leg,
+    Payment,
+    PaymentDirection,
+    PaymentStatus,
+    Transaction,
+    side_of,
+)
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+def _account_get_or_create(*, key: str, name: str, purpose: str, currency: str, **owner) -> Account:
+    account = Account.objects.filter(key=key).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return Account.objects.create(key=key, name=name, purpose=purpose, currency=currency, **owner)
+    except IntegrityError:  # created concurrently
+        return Account.objects.get(key=key)
+
+
+def system_account(purpose: str, currency: str | None = None) -> Account:
+    """The platform's single custody / fee income / own bank / payouts-in-flight account per currency."""
+    currency = currency_check(currency or default_currency())
+    return _account_get_or_create(
+        key=f"{purpose}:{currency}", name=AccountPurpose(purpose).label, purpose=purpose, currency=currency
+    )
+
+
+def wallet_for(party: User | Organisation, currency: str | None = None) -> Account:
+    currency = currency_check(currency or default_currency())
+    if isinstance(party, Organisation):
+        owner, label = {"owner_organisation": party}, f"organisation:{party.pk}"
+    else:
+        owner, label = {"owner_user": party}, f"user:{party.pk}"
+    return _account_get_or_create(
+        key=f"wallet:{label}:{currency}", name=f"Wallet of {party}", purpose=AccountPurpose.WALLET, currency=currency, **owner
+    )
+
+
+def escrow_for(subject, currency: str | None = None) -> Account:
+    """The escrow account holding investors' money for one campaign, listing or financing."""
+    currency = currency_check(currency or default_currency())
+    label = f"{subject._meta.label_lower}:{subject.pk}"
+    return _account_get_or_create(
+        key=f"escrow:{label}:{currency}", name=f"Escrow of {subject._meta.verbose_name} {subject.pk}",
+        purpose=AccountPurpose.ESCROW, currency=currency,
+    )
+
+
+# --- posting ----------------------------------------------------------------------------------
+
+
+def transaction_post(
+    *,
+    kind: str,
+    changes: Iterable[tuple[Account, Decimal]],
+    memo: str = "",
+    actor: User | None = None,
+    reference: str | None = None,
+) -> Transaction:
+    """Post one balanced transaction. `changes` are (account, change of its natural balance).
+
+    Raises ApplicationError("insufficient_funds") when an account would go below zero, and
+    ValueError for a programming error (unbalanced, zero or unrounded amounts).
+    """
+    changes = [(account, Decimal(delta)) for account, delta in changes]
+    if len(changes) < 2:
+        raise ValueError("A transaction has at least two legs.")
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for account, delta in changes:
+        if delta == 0 or delta != quantize(delta, account.currency):
+            raise ValueError(f"Leg amount {delta} is zero or not rounded to the minor unit of {account.currency}.")
+        totals[account.currency] += delta * account.side
+    if any(total != 0 for total in totals.values()):
+        raise ValueError(f"Unbalanced transaction: {dict(totals)}")
+
+    with transaction.atomic():
+        ids = sorted({account.pk for account, _ in changes})
+        locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+        if reference:
+            existing = Transaction.objects.filter(reference=reference).first()
+            if existing is not None:
+                return existing
+        net: dict[int, Decimal] = defaultdict(Decimal)
+        for account, delta in changes:
+            net[account.pk] += delta
+        for pk, delta in net.items():
+            account = locked[pk]
+            if not account.allow_negative and account.balance + delta < 0:
+                raise ApplicationError(
+                    "insufficient_funds",
+                    f"Insufficient funds: {account.name} holds {account.balance} {account.currency}.",
+                    field="amount",
+                )
+        try:
+            with transaction.atomic():
+                txn = Transaction.objects.create(kind=kind, memo=memo[:300], reference=reference or None, created_by=actor)
+        except IntegrityError:
+            if reference:
+                return Transaction.objects.get(reference=reference)
+            raise
+        Leg.objects.bulk_create(
+            [Leg(transaction=txn, account_id=account.pk, amount=delta * account.side, currency=account.currency) for account, delta in changes]
+        )
+        for pk, delta in net.items():
+            account = locked[pk]
+            account.balance += delta
+            account.save(update_fields=["balance"])
+    for account, _ in changes:  # keep callers' instances current
+        account.balance = locked[account.pk].balance
+    return txn
+
+
+def transfer(*, source: Account, destination: Account, amount: Decimal, kind: str, memo: str = "", actor=None, reference=None) -> Transaction:
+    """Move `amount` of client money from one client account to another (e.g. wallet -> escrow)."""
+    return transaction_post(kind=kind, changes=[(source, -amount), (destination, amount)], memo=memo, actor=actor, reference=reference)
+
+
+def fee_changes(*, source: Account, amount: Decimal) -> list[tuple[Account, Decimal]]:
+    """The four legs of earning a fee: the client account pays fee income, and the same amount
+    leaves custody for the platform's own bank account, so client money stays equal to custody."""
+    currency = source.currency
+    return [
+        (source, -amount),
+        (system_account(AccountPurpose.FEE_INCOME, currency), amount),
+        (system_account(AccountPurpose.CUSTODY, currency), -amount),
+        (system_account(AccountPurpose.PLATFORM_BANK, currency), amount),
+    ]
+
+
+# --- deposits and withdrawals -----------------------------------------------------------------
+
+
+def _payment_set_status(payment: Payment, status: str, *, actor, reason: str = "") -> None:
+    old = payment.status
+    if status not in PAYMENT_TRANSITIONS[old]:
+        raise ApplicationError("invalid_transition", f"A {old} payment cannot become {status}.", status=409)
+    payment.status = status
+    payment.failure_reason = reason[:300]
+    payment.save(update_fields=["status", "failure_reason", "gateway_reference", "updated_at"])
+    audit_transition(payment, old=old, actor=actor, note=reason)
+
+
+def deposit_create(*, user: User, amount, currency: str | None = None) -> Payment:
+    """Collect money through the gateway into the acting party's wallet."""
+    currency = currency_check(currency or default_currency())
+    amount = parse_amount(amount, currency=currency)
+    party = party_require_money_rights(user)
+    kyc_require_verified(party)
+    wallet = wallet_for(party, currency)
+    gateway = payment_gateway()
+    with transaction.atomic():
+        payment = Payment.objects.create(
+            direction=PaymentDirection.DEPOSIT, wallet=wallet, amount=amount, currency=currency, gateway=gateway.name, created_by=user
+        )
+        audit_record(payment, action="created", actor=user, to_value=payment.status)
+    result = gateway.collect(payment)
+    return payment_settle(payment_id=payment.pk, succeeded=result.succeeded, gateway_reference=result.reference, reason=result.reason)
+
+
+def withdrawal_create(*, user: User, amount, currency: str | None = None) -> Payment:
+    """Reserve the amount (wallet -> payouts in flight) and ask the gateway to pay it out."""
+    currency = currency_check(currency or default_currency())
+    amount = parse_amount(amount, currency=currency)
+    party = party_require_money_rights(user)
+    kyc_require_verified(party)
+    wallet = wallet_for(party, currency)
+    gateway = payment_gateway()
+    with transaction.atomic():
+        payment = Payment.objects.create(
+            direction=PaymentDirection.WITHDRAWAL, wallet=wallet, amount=amount, currency=currency, gateway=gateway.name, created_by=user
+        )
+        transfer(
+            source=wallet, destination=system_account(AccountPurpose.PAYOUTS_PENDING, currency), amount=amount,
+            kind="withdrawal_reserve", memo=f"Withdrawal {payment.pk}", actor=user, reference=f"payment:{payment.pk}:reserve",
+        )
+        audit_record(payment, action="created", actor=user, to_value=payment.status)
+    result = gateway.payout(payment)
+    return payment_settle(payment_id=payment.pk, succeeded=result.succeeded, gateway_reference=result.reference, reason=result.reason)
+
+
+def payment_settle(*, payment_id: int, succeeded: bool | None, gateway_reference: str = "", reason: str = "", actor=None) -> Payment:
+    """Apply the gateway's answer. `succeeded=None` leaves the payment pending (answer comes later,
+    e.g. from a webhook that calls this again). Safe to call twice: a settled payment is returned
+    unchanged."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().select_related("wallet").get(pk=payment_id)
+        if payment.status != PaymentStatus.PENDING or succeeded is None:
+            return payment
+        payment.gateway_reference = gateway_reference[:100]
+        custody = system_account(AccountPurpose.CUSTODY, payment.currency)
+        if payment.direction == PaymentDirection.DEPOSIT:
+            if succeeded:
+                transaction_post(
+                    kind="deposit", changes=[(custody, payment.amount), (payment.wallet, payment.amount)],
+                    memo=f"Deposit {payment.pk}", actor=payment.created_by, reference=f"payment:{payment.pk}:settle",
+                )
+        else:
+            pending = system_account(AccountPurpose.PAYOUTS_PENDING, payment.currency)
+            if succeeded:
+                changes = [(pending, -payment.amount), (custody, -payment.amount)]
+                kind = "withdrawal"
+            else:
+                changes = [(pending, -payment.amount), (payment.wallet, payment.amount)]
+                kind = "withdrawal_returned"
+            transaction_post(kind=kind, changes=changes, memo=f"Withdrawal {payment.pk}", actor=payment.created_by,
+                             reference=f"payment:{payment.pk}:settle")
+        _payment_set_status(payment, PaymentStatus.SUCCEEDED if succeeded else PaymentStatus.FAILED, actor=actor, reason=reason)
+    return payment
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def wallet_of_user(user: User, currency: str | None = None) -> Account:
+    return wallet_for(party_of(user), currency)
+
+
+def client_money_total(currency: str) -> Decimal:
+    return Account.objects.filter(purpose__in=CLIENT_MONEY, currency=currency).aggregate(s=Sum("balance"))["s"] or ZERO
+
+
+__all__ = [
+    "system_account", "wallet_for", "escrow_for", "transaction_post", "transfer", "fee_changes",
+    "deposit_create", "withdrawal_create", "payment_settle", "wallet_of_user", "client_money_total", "side_of",
+]

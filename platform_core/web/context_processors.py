@@ -1,0 +1,13 @@
+"""Navigation by role: each role sees the links that concern it."""
+from platform_core.accounts.models import Role
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    links = [("Home", "home")]
+    if user is not None and user.is_authenticated:
+        if user.role in (Role.REGULATOR, Role.OPERATOR) or user.is_superuser:
+            links.append(("Admin", "admin:index"))
+        else:
+            links.append(("Wallet", "wallet"))
+    return {"nav_links": links}

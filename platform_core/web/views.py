@@ -1,0 +1,89 @@
+"""Server-rendered pages of the platform core: home, sign-up, wallet."""
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from platform_core.accounts import services as account_services
+from platform_core.errors import ApplicationError
+from platform_core.ledger import services as ledger_services
+from platform_core.ledger.idempotency import idempotent_run, request_fingerprint
+from platform_core.ledger.selectors import payment_list, wallet_entries
+
+from .forms import AmountForm, InvestorSignupForm, OrganisationSignupForm, form_add_application_error
+
+
+def home(request):
+    return render(request, "platform_core/home.html")
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request, kind: str):
+    form_class = InvestorSignupForm if kind == "investor" else OrganisationSignupForm
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if kind == "investor":
+                user = account_services.investor_signup(**form.cleaned_data)
+            else:
+                user = account_services.organisation_signup(**form.cleaned_data)
+        except ApplicationError as exc:
+            form_add_application_error(form, exc)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome, {user.username}. Your KYC status: {user.organisation.kyc_status if user.organisation_id else user.kyc_status}.")
+            return redirect("wallet")
+    return render(request, "platform_core/signup.html", {"form": form, "kind": kind})
+
+
+def _wallet_context(request, **forms):
+    wallet = ledger_services.wallet_of_user(request.user)
+    return {
+        "wallet": wallet,
+        "entries": wallet_entries(wallet=wallet, limit=20),
+        "payments": payment_list(wallet=wallet)[:10],
+        "deposit_form": forms.get("deposit_form") or AmountForm(prefix="deposit"),
+        "withdraw_form": forms.get("withdraw_form") or AmountForm(prefix="withdraw"),
+    }
+
+
+@login_required
+def wallet(request):
+    try:
+        context = _wallet_context(request)
+    except ApplicationError as exc:
+        messages.info(request, exc.message)
+        return redirect("home")
+    return render(request, "platform_core/wallet.html", context)
+
+
+@login_required
+@require_POST
+def wallet_payment(request, direction: str):
+    prefix = "deposit" if direction == "deposit" else "withdraw"
+    service = ledger_services.deposit_create if direction == "deposit" else ledger_services.withdrawal_create
+    form = AmountForm(request.POST, prefix=prefix)
+    if form.is_valid():
+        amount = form.cleaned_data["amount"]
+
+        def run():
+            payment = service(user=request.user, amount=amount)
+            return 201, {"id": payment.pk, "status": payment.status, "amount": str(payment.amount)}
+
+        try:
+            status, body, replayed = idempotent_run(
+                user=request.user, key=form.cleaned_data["idempotency_key"],
+                fingerprint=request_fingerprint("POST", request.path, {"amount": amount}), run=run,
+            )
+        except ApplicationError as exc:
+            form_add_application_error(form, exc)
+        else:
+            if status >= 400:
+                form.add_error("amount", body["error"]["message"])
+            else:
+                verb = "Deposit" if direction == "deposit" else "Withdrawal"
+                note = " (this form was already submitted; nothing was moved twice)" if replayed else ""
+                messages.success(request, f"{verb} of {body['amount']}: {body['status']}{note}.")
+                return redirect("wallet")
+    return render(request, "platform_core/wallet.html", _wallet_context(request, **{f"{prefix}_form": form}), status=400)

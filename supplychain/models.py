@@ -1,0 +1,1 @@
+"""Supply-chain finance. Nothing here yet."""
