@@ -26,6 +26,14 @@ if "CELERY_BROKER_URL" not in os.environ and "REDIS_URL" not in os.environ:
         "store_processed": False,
     }
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # The web server and the Celery worker share the file: wait for locks, take them up front.
+    DATABASES["default"]["OPTIONS"] = {  # noqa: F405
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
