@@ -16,7 +16,7 @@ if "REDIS_URL" not in os.environ:
 
 if "CELERY_BROKER_URL" not in os.environ and "REDIS_URL" not in os.environ:
     BROKER_DIR = VAR_DIR / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -24,6 +24,7 @@ if "CELERY_BROKER_URL" not in os.environ and "REDIS_URL" not in os.environ:
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
+        "control_folder": str(BROKER_DIR / "control"),
     }
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
