@@ -135,9 +135,8 @@ def transaction_post(
             [Leg(transaction=txn, account_id=account.pk, amount=delta * account.side, currency=account.currency) for account, delta in changes]
         )
         for pk, delta in net.items():
-            account = locked[pk]
-            account.balance += delta
-            account.save(update_fields=["balance"])
+            locked[pk].balance += delta
+        Account.objects.bulk_update([locked[pk] for pk in net], ["balance"], batch_size=1000)
     for account, _ in changes:  # keep callers' instances current
         account.balance = locked[account.pk].balance
     return txn

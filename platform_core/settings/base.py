@@ -152,6 +152,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "platform_core.ledger.tasks.idempotency_keys_purge",
         "schedule": timedelta(hours=1),
     },
+    "crowdfunding-close-due": {
+        "task": "crowdfunding.tasks.campaigns_close_due",
+        "schedule": timedelta(minutes=1),
+    },
+    "crowdfunding-expire-unconfirmed": {
+        "task": "crowdfunding.tasks.pledges_expire_unconfirmed",
+        "schedule": timedelta(minutes=15),
+    },
     "ledger-verify": {
         "task": "platform_core.ledger.tasks.ledger_verify",
         "schedule": crontab(minute="*/15"),
@@ -207,6 +215,31 @@ PLATFORM = {
     "IDEMPOTENCY_KEY_TTL_HOURS": 48,  # keys are kept at least 24 hours (DOMAIN.md section 6)
     "KYC_PROVIDER": "platform_core.accounts.kyc.SandboxKycProvider",
     "PAYMENT_GATEWAY": "platform_core.ledger.gateway.SandboxPaymentGateway",
+}
+
+# Crowdfunding rule pack (DOMAIN.md section 2; US Reg CF 17 CFR 227 and the SAC 2014 draft).
+CROWDFUNDING = {
+    "REWARD_MIN_DAYS": 1,
+    "REWARD_MAX_DAYS": 60,
+    "EQUITY_MIN_DAYS": 21,
+    "EQUITY_MAX_DAYS": 180,
+    "PLATFORM_FEE_RATE": Decimal("0.05"),
+    "EQUITY_MAX_INVESTORS": 200,
+    "EQUITY_CANCEL_CUTOFF_HOURS": 48,
+    "MATERIAL_CHANGE_RECONFIRM_BUSINESS_DAYS": 5,
+    "ISSUER_12_MONTH_CAP": Decimal("5000000.00"),
+    "INVESTOR_LIMIT_THRESHOLD": Decimal("124000.00"),
+    "INVESTOR_LIMIT_FLOOR": Decimal("2500.00"),
+    "INVESTOR_LIMIT_LOW_RATE": Decimal("0.05"),
+    "INVESTOR_LIMIT_HIGH_RATE": Decimal("0.10"),
+    "INVESTOR_LIMIT_CAP": Decimal("124000.00"),
+    "COVER_IMAGE_MAX_BYTES": 5 * 1024 * 1024,
+    "COVER_IMAGE_TYPES": ["JPEG", "PNG", "WEBP"],
+    "SETTLEMENT_BATCH_SIZE": 1000,
+    "CATEGORIES": [
+        ("food", "Food and drink"), ("tech", "Technology"), ("manufacturing", "Manufacturing"),
+        ("agriculture", "Agriculture"), ("design", "Design"), ("services", "Services"), ("other", "Other"),
+    ],
 }
 
 LOGGING = {

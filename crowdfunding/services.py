@@ -1,0 +1,812 @@
+"""Every write of crowdfunding: campaign lifecycle, pledges, settlement (DOMAIN.md section 2).
+
+Rules (defaults in settings.CROWDFUNDING, an operator's rule pack):
+- Durations: reward campaigns run 1-60 days, equity offerings at least 21 days, measured from
+  approval (when the campaign goes live) to the deadline.
+- Pledges are refused, changing nothing, when: the campaign is not live or its deadline has passed
+  (to the second), the amount is below the tier's minimum or the equity minimum, the tier is sold
+  out, the campaign's maximum would be exceeded, the equity investor cap (200) or the investor's
+  12-month equity limit (Reg CF 17 CFR 227.100) would be exceeded, the wallet lacks the money, the
+  backer's KYC is not verified, or the backer belongs to the campaign's own organisation.
+- Concurrency: a pledge locks, in this order, the backer (user or organisation row), then the
+  campaign row (by a conditional UPDATE that also checks status, deadline, maximum and investor
+  cap), then the tier row (conditional UPDATE on the quantity), then the ledger accounts (by pk).
+  Settlement locks the campaign row, then accounts. One order everywhere: no deadlock cycles.
+- Equity investors may cancel until 48 hours before the deadline; reward backers until the
+  deadline. A material change to an equity offering puts every commitment on hold until the
+  investor reconfirms within 5 business days; unconfirmed ones are cancelled and refunded.
+- Settlement empties the escrow exactly once, in batches that each commit with their pledges'
+  new status, so a task that runs twice, concurrently, or is killed halfway has one effect.
+"""
+import datetime
+import zoneinfo
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from platform_core.accounts.models import MemberRole, Organisation, OrganisationKind, PlatformProperty, Role, User
+from platform_core.accounts.services import (
+    entity_default,
+    entity_require_open,
+    kyc_require_verified,
+    party_require_money_rights,
+)
+from platform_core.audit import audit_record, audit_trail, audit_transition
+from platform_core.errors import ApplicationError
+from platform_core.ledger.models import Account
+from platform_core.ledger.services import escrow_for, fee_changes, transaction_post, transfer, wallet_for
+from platform_core.money import ZERO, currency_check, default_currency, parse_amount, quantize
+
+from .models import (
+    SETTLING,
+    TRANSITIONS,
+    Campaign,
+    CampaignKind,
+    CampaignStatus,
+    CampaignUpdate,
+    EquityTerms,
+    FundingModel,
+    Pledge,
+    PledgeStatus,
+    RewardTier,
+)
+
+HELD = (PledgeStatus.ACTIVE, PledgeStatus.ON_HOLD)
+
+
+def rules() -> dict:
+    return settings.CROWDFUNDING
+
+
+def _property_of(kind: str) -> str:
+    return PlatformProperty.EQUITY_CROWDFUNDING if kind == CampaignKind.EQUITY else PlatformProperty.COMMODITY_CROWDFUNDING
+
+
+# --- permissions ------------------------------------------------------------------------------
+
+
+def _require_campaign_manager(user: User, campaign: Campaign) -> None:
+    """The campaign's own SME (owner or finance member) manages it."""
+    if user.organisation_id != campaign.organisation_id:
+        raise ApplicationError("not_found", "No such campaign.", status=404)
+    if user.member_role not in (MemberRole.OWNER, MemberRole.FINANCE):
+        raise ApplicationError("permission_denied", "Only the organisation's owners and finance members manage its campaigns.")
+
+
+def _require_operator(user: User) -> None:
+    if not user.is_operator:
+        raise ApplicationError("permission_denied", "Only operators do this.")
+
+
+# --- state machine ----------------------------------------------------------------------------
+
+
+def _lock(campaign_id: int) -> Campaign:
+    try:
+        return Campaign.objects.select_for_update().get(pk=campaign_id)
+    except Campaign.DoesNotExist:
+        raise ApplicationError("not_found", "No such campaign.", status=404) from None
+
+
+def _transition(campaign: Campaign, to: str, *, actor, note: str = "", fields: tuple = ()) -> Campaign:
+    if to not in TRANSITIONS[CampaignStatus(campaign.status)]:
+        raise ApplicationError(
+            "invalid_transition", f"A {campaign.get_status_display().lower()} campaign cannot become {to}.", status=409
+        )
+    old = campaign.status
+    campaign.status = to
+    campaign.save(update_fields=["status", "updated_at", *fields])
+    audit_transition(campaign, old=old, actor=actor, note=note)
+    return campaign
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _cover_image_check(image) -> None:
+    if not image:
+        return
+    if image.size > rules()["COVER_IMAGE_MAX_BYTES"]:
+        limit_mb = rules()["COVER_IMAGE_MAX_BYTES"] // (1024 * 1024)
+        raise ApplicationError("cover_image_too_large", f"The cover image may be at most {limit_mb} MB.", field="cover_image")
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        position = image.tell() if hasattr(image, "tell") else 0
+        with Image.open(image) as picture:
+            kind = picture.format
+            picture.verify()
+        image.seek(position)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ApplicationError("cover_image_invalid", "The cover image is not a readable picture.", field="cover_image") from None
+    if kind not in rules()["COVER_IMAGE_TYPES"]:
+        allowed = ", ".join(rules()["COVER_IMAGE_TYPES"])
+        raise ApplicationError("cover_image_type", f"The cover image must be one of: {allowed}.", field="cover_image")
+
+
+def _duration_check(kind: str, start: datetime.datetime, deadline: datetime.datetime) -> None:
+    days = (deadline - start).total_seconds() / 86400
+    if kind == CampaignKind.EQUITY:
+        low, high = rules()["EQUITY_MIN_DAYS"], rules()["EQUITY_MAX_DAYS"]
+        label = "An equity offering"
+    else:
+        low, high = rules()["REWARD_MIN_DAYS"], rules()["REWARD_MAX_DAYS"]
+        label = "A reward campaign"
+    if days < low or days > high:
+        raise ApplicationError(
+            "invalid_duration", f"{label} runs {low} to {high} days; this deadline is {days:.1f} days away.", field="deadline"
+        )
+
+
+def _tier_clean(raw: dict, currency: str) -> dict:
+    title = (raw.get("title") or "").strip()
+    if not title:
+        raise ApplicationError("invalid_tier", "Every reward tier needs a title.", field="tiers")
+    minimum = parse_amount(raw.get("minimum_amount"), currency=currency, field="tiers")
+    limit = raw.get("quantity_limit")
+    if limit in ("", None):
+        limit = None
+    else:
+        try:
+            limit = int(limit)
+        except (TypeError, ValueError):
+            raise ApplicationError("invalid_tier", "A tier's quantity limit is a whole number.", field="tiers") from None
+        if limit < 1:
+            raise ApplicationError("invalid_tier", "A tier's quantity limit is at least 1 (leave it empty for unlimited).", field="tiers")
+    delivery = raw.get("estimated_delivery")
+    if isinstance(delivery, str):
+        try:
+            delivery = datetime.date.fromisoformat(delivery if len(delivery) > 7 else f"{delivery}-01")
+        except ValueError:
+            delivery = None
+    if not isinstance(delivery, datetime.date):
+        raise ApplicationError("invalid_tier", "Give each tier an estimated delivery month (YYYY-MM).", field="tiers")
+    return {
+        "title": title[:200], "description": (raw.get("description") or "").strip(), "minimum_amount": minimum,
+        "quantity_limit": limit, "estimated_delivery": delivery.replace(day=1),
+    }
+
+
+def _terms_clean(raw: dict | None, currency: str) -> dict:
+    if not raw:
+        raise ApplicationError("equity_terms_required", "An equity offering needs its terms.", field="equity_terms")
+    max_investors = raw.get("max_investors") or rules()["EQUITY_MAX_INVESTORS"]
+    try:
+        max_investors = int(max_investors)
+    except (TypeError, ValueError):
+        raise ApplicationError("invalid_equity_terms", "The maximum number of investors is a whole number.", field="max_investors") from None
+    if not 1 <= max_investors <= rules()["EQUITY_MAX_INVESTORS"]:
+        raise ApplicationError(
+            "invalid_equity_terms", f"An offering has 1 to {rules()['EQUITY_MAX_INVESTORS']} investors.", field="max_investors"
+        )
+    return {
+        "price_per_share": parse_amount(raw.get("price_per_share"), currency=currency, field="price_per_share"),
+        "minimum_investment": parse_amount(raw.get("minimum_investment"), currency=currency, field="minimum_investment"),
+        "pre_money_valuation": parse_amount(raw.get("pre_money_valuation"), currency=currency, field="pre_money_valuation"),
+        "max_investors": max_investors,
+    }
+
+
+def _campaign_clean(data: dict, *, kind: str) -> dict:
+    """Check and normalise the SME's input. Returns the model fields (without tiers/terms)."""
+    if kind not in CampaignKind.values:
+        raise ApplicationError("invalid_kind", "Choose reward or equity.", field="kind")
+    currency = currency_check(data.get("currency") or default_currency())
+    title = (data.get("title") or "").strip()
+    if not title:
+        raise ApplicationError("invalid_title", "Give the campaign a title.", field="title")
+    summary = (data.get("summary") or "").strip()
+    if not summary:
+        raise ApplicationError("invalid_summary", "Give the campaign a one-paragraph summary.", field="summary")
+    category = data.get("category") or ""
+    if category not in dict(rules()["CATEGORIES"]):
+        raise ApplicationError("invalid_category", "Choose a category.", field="category")
+    target = parse_amount(data.get("target_amount"), currency=currency, field="target_amount")
+    maximum = data.get("maximum_amount")
+    maximum = None if maximum in (None, "") else parse_amount(maximum, currency=currency, field="maximum_amount")
+    if maximum is not None and maximum < target:
+        raise ApplicationError("invalid_maximum", "The maximum must be at least the target.", field="maximum_amount")
+    funding_model = data.get("funding_model") or FundingModel.ALL_OR_NOTHING
+    if funding_model not in FundingModel.values:
+        raise ApplicationError("invalid_funding_model", "Choose all-or-nothing or flexible.", field="funding_model")
+    if kind == CampaignKind.EQUITY:
+        if maximum is None:
+            raise ApplicationError("maximum_required", "An equity offering needs a maximum amount.", field="maximum_amount")
+        if funding_model != FundingModel.ALL_OR_NOTHING:
+            raise ApplicationError("invalid_funding_model", "Equity offerings are always all-or-nothing.", field="funding_model")
+    tz_name = data.get("time_zone") or settings.PLATFORM_DEFAULT_TIME_ZONE
+    try:
+        zone = zoneinfo.ZoneInfo(tz_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ApplicationError("invalid_time_zone", f"Unknown time zone {tz_name!r}.", field="time_zone") from None
+    deadline = data.get("deadline")
+    if isinstance(deadline, str):
+        try:
+            deadline = datetime.datetime.fromisoformat(deadline)
+        except ValueError:
+            deadline = None
+    if not isinstance(deadline, datetime.datetime):
+        raise ApplicationError("invalid_deadline", "Give a deadline (date and time).", field="deadline")
+    if timezone.is_naive(deadline):  # a wall-clock time in the campaign's own zone
+        deadline = deadline.replace(tzinfo=zone)
+    deadline = deadline.astimezone(datetime.UTC)
+    _duration_check(kind, timezone.now(), deadline)
+    _cover_image_check(data.get("cover_image"))
+    return {
+        "title": title[:200], "summary": summary[:500], "story": (data.get("story") or "").strip(), "category": category,
+        "target_amount": target, "maximum_amount": maximum, "funding_model": funding_model, "currency": currency,
+        "time_zone": tz_name, "deadline": deadline,
+    }
+
+
+EDITABLE = ("title", "summary", "story", "category", "target_amount", "maximum_amount", "funding_model", "currency", "time_zone", "deadline")
+
+
+# --- campaign lifecycle -----------------------------------------------------------------------
+
+
+def campaign_create(*, user: User, kind: str, tiers: list[dict] | None = None, equity_terms: dict | None = None, **data) -> Campaign:
+    """A draft campaign of the user's SME, with its reward tiers or equity terms."""
+    if user.role != Role.SME or user.organisation is None or user.organisation.kind != OrganisationKind.SME:
+        raise ApplicationError("permission_denied", "Only SMEs raise money with campaigns.")
+    if user.member_role not in (MemberRole.OWNER, MemberRole.FINANCE):
+        raise ApplicationError("permission_denied", "Only the organisation's owners and finance members create campaigns.")
+    entity = entity_default()
+    entity_require_open(entity, _property_of(kind))
+    fields = _campaign_clean(data, kind=kind)
+    tier_rows = [_tier_clean(t, fields["currency"]) for t in (tiers or [])] if kind == CampaignKind.REWARD else []
+    terms = _terms_clean(equity_terms, fields["currency"]) if kind == CampaignKind.EQUITY else None
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            entity=entity, organisation=user.organisation, created_by=user, kind=kind,
+            cover_image=data.get("cover_image") or "", **fields,
+        )
+        RewardTier.objects.bulk_create([RewardTier(campaign=campaign, **row) for row in tier_rows])
+        if terms:
+            EquityTerms.objects.create(campaign=campaign, **terms)
+        audit_record(campaign, action="created", actor=user, to_value=campaign.status)
+    return campaign
+
+
+def campaign_update(*, user: User, campaign_id: int, tiers: list[dict] | None = None, equity_terms: dict | None = None, **data) -> Campaign:
+    """Edit a draft. Fields not given keep their values; `tiers`, when given, replace the tiers."""
+    with transaction.atomic():
+        campaign = _lock(campaign_id)
+        _require_campaign_manager(user, campaign)
+        if campaign.status != CampaignStatus.DRAFT:
+            raise ApplicationError("not_editable", "Only a draft can be edited.", status=409)
+        merged = {name: getattr(campaign, name) for name in EDITABLE}
+        merged.update({k: v for k, v in data.items() if k in EDITABLE})
+        cover = data.get("cover_image")
+        fields = _campaign_clean({**merged, "cover_image": cover}, kind=campaign.kind)
+        for name, value in fields.items():
+            setattr(campaign, name, value)
+        if cover:
+            campaign.cover_image = cover
+        campaign.save()
+        if tiers is not None and campaign.kind == CampaignKind.REWARD:
+            rows = [_tier_clean(t, campaign.currency) for t in tiers]
+            campaign.tiers.all().delete()
+            RewardTier.objects.bulk_create([RewardTier(campaign=campaign, **row) for row in rows])
+        if equity_terms is not None and campaign.kind == CampaignKind.EQUITY:
+            EquityTerms.objects.update_or_create(campaign=campaign, defaults=_terms_clean(equity_terms, campaign.currency))
+        audit_record(campaign, action="edited", actor=user)
+    return campaign
+
+
+def campaign_submit(*, user: User, campaign_id: int) -> Campaign:
+    with transaction.atomic():
+        campaign = _lock(campaign_id)
+        _require_campaign_manager(user, campaign)
+        _duration_check(campaign.kind, timezone.now(), campaign.deadline)
+        if campaign.kind == CampaignKind.EQUITY and not EquityTerms.objects.filter(campaign=campaign).exists():
+            raise ApplicationError("equity_terms_required", "An equity offering needs its terms.")
+        return _transition(campaign, CampaignStatus.IN_REVIEW, actor=user)
+
+
+def _issuer_raised_12_months(organisation: Organisation, now) -> Decimal:
+    since = now - datetime.timedelta(days=365)
+    return (
+        Campaign.objects.filter(organisation=organisation, kind=CampaignKind.EQUITY, launched_at__gte=since)
+        .exclude(Q(outcome__in=["failed", "cancelled"]) | Q(status__in=[CampaignStatus.FAILED, CampaignStatus.CANCELLED]))
+        .aggregate(s=Sum("maximum_amount"))["s"]
+        or ZERO
+    )
+
+
+def campaign_approve(*, actor: User, campaign_id: int) -> Campaign:
+    """The operator's approval puts the campaign live now."""
+    _require_operator(actor)
+    with transaction.atomic():
+        campaign = _lock(campaign_id)
+        if campaign.status != CampaignStatus.IN_REVIEW:
+            raise ApplicationError("invalid_transition", "Only a campaign in review can be approved.", status=409)
+        entity_require_open(campaign.entity, _property_of(campaign.kind))
+        now = timezone.now()
+        _duration_check(campaign.kind, now, campaign.deadline)
+        if campaign.kind == CampaignKind.EQUITY:
+            already = _issuer_raised_12_months(campaign.organisation, now)
+            cap = rules()["ISSUER_12_MONTH_CAP"]
+            if already + campaign.maximum_amount > cap:
+                raise ApplicationError(
+                    "issuer_cap_exceeded",
+                    f"The issuer may raise at most {cap} in 12 months by equity; {already} is already offered.",
+                )
+        campaign.launched_at = now
+        campaign.fee_rate = rules()["PLATFORM_FEE_RATE"]
+        return _transition(campaign, CampaignStatus.LIVE, actor=actor, fields=("launched_at", "fee_rate"))
+
+
+def campaign_reject(*, actor: User, campaign_id: int, reason: str) -> Campaign:
+    _require_operator(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("reason_required", "Say why the campaign is rejected.", field="reason")
+    with transaction.atomic():
+        campaign = _lock(campaign_id)
+        campaign.rejection_reason = reason
+        return _transition(campaign, CampaignStatus.REJECTED, actor=actor, note=reason, fields=("rejection_reason",))
+
+
+def campaign_redraft(*, user: User, campaign_id: int) -> Campaign:
+    """A rejected campaign goes back to draft for the SME to fix."""
+    with transaction.atomic():
+        campaign = _lock(campaign_id)
+        _require_campaign_manager(user, campaign)
+        return _transition(campaign, CampaignStatus.DRAFT, actor=user)
+
+
+def campaign_suspend(*, actor: User, campaign_id: int, reason: str = "") -> Campaign:
+    _require_operator(actor)
+    with transaction.atomic():
+        return _transition(_lock(campaign_id), CampaignStatus.SUSPENDED, actor=actor, note=reason)
+
+
+def campaign_resume(*, actor: User, campaign_id: int) -> Campaign:
+    _require_operator(actor)
+    with transaction.atomic():
+        campaign = _lock(campaign_id)
+        if campaign.deadline <= timezone.now():
+            raise ApplicationError("campaign_closed", "The deadline has passed; the campaign will be closed.", status=409)
+        return _transition(campaign, CampaignStatus.LIVE, actor=actor)
+
+
+def campaign_cancel(*, user: User, campaign_id: int, reason: str = "") -> Campaign:
+    """The SME (or an operator) cancels a live campaign; every pledge is refunded by the settlement task."""
+    with transaction.atomic():
+        campaign = _lock(campaign_id)
+        if not user.is_operator:
+            _require_campaign_manager(user, campaign)
+        campaign.outcome = "cancelled"
+        _transition(campaign, CampaignStatus.CANCELLED, actor=user, note=reason, fields=("outcome",))
+        _settle_after_commit(campaign.pk)
+    return campaign
+
+
+def _settle_after_commit(campaign_id: int) -> None:
+    from .tasks import campaign_settle_task
+
+    campaign_settle_task.delay_on_commit(campaign_id)
+
+
+def campaign_close(*, campaign_id: int, now=None) -> Campaign | None:
+    """At the deadline: decide success or failure and hand the campaign to settlement. Returns None
+    when there is nothing to do (not due, or already closed)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        campaign = _lock(campaign_id)
+        if campaign.status not in (CampaignStatus.LIVE, CampaignStatus.SUSPENDED) or campaign.deadline > now:
+            return None
+        committed = (
+            campaign.pledges.filter(status=PledgeStatus.ACTIVE).aggregate(s=Sum("amount"))["s"] or ZERO
+        )
+        if campaign.status == CampaignStatus.SUSPENDED:
+            outcome, note = CampaignStatus.FAILED, "suspended at the deadline"
+        elif campaign.funding_model == FundingModel.FLEXIBLE:
+            outcome, note = (CampaignStatus.SUCCEEDED if committed > 0 else CampaignStatus.FAILED), "flexible funding"
+        else:
+            outcome = CampaignStatus.SUCCEEDED if committed >= campaign.target_amount else CampaignStatus.FAILED
+            note = f"raised {committed} of {campaign.target_amount}"
+        campaign.outcome = outcome.value
+        _transition(campaign, outcome, actor=None, note=note, fields=("outcome",))
+        _settle_after_commit(campaign.pk)
+    return campaign
+
+
+def campaigns_due(*, now=None, limit: int = 500) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        Campaign.objects.filter(status__in=[CampaignStatus.LIVE, CampaignStatus.SUSPENDED], deadline__lte=now)
+        .order_by("deadline").values_list("pk", flat=True)[:limit]
+    )
+
+
+def campaigns_unsettled(*, now=None, stalled_after: datetime.timedelta = datetime.timedelta(minutes=5), limit: int = 500) -> list[int]:
+    """Campaigns whose settlement has made no progress for a while (its task was lost or its worker
+    killed): they are enqueued again. Every settlement batch touches `updated_at`."""
+    now = now or timezone.now()
+    return list(
+        Campaign.objects.filter(status__in=list(SETTLING), updated_at__lt=now - stalled_after)
+        .order_by("pk").values_list("pk", flat=True)[:limit]
+    )
+
+
+# --- settlement -------------------------------------------------------------------------------
+
+
+def campaign_settle(*, campaign_id: int, batch_size: int | None = None, max_batches: int | None = None) -> bool:
+    """Empty the escrow of a closed campaign. Returns True once settled. Safe to run twice or
+    concurrently (each batch locks the campaign row and commits with its pledges' new status)."""
+    batch_size = batch_size or rules()["SETTLEMENT_BATCH_SIZE"]
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
+        with transaction.atomic():
+            campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+            if campaign.status not in SETTLING:
+                return campaign.status == CampaignStatus.SETTLED
+            if campaign.status == CampaignStatus.SUCCEEDED:
+                # commitments still on hold at success were not reconfirmed: refund them first
+                if _refund_batch(campaign, batch_size, statuses=(PledgeStatus.ON_HOLD,)):
+                    continue
+                _payout(campaign)
+                return True
+            if _refund_batch(campaign, batch_size, statuses=HELD):
+                continue
+            campaign.settled_at = timezone.now()
+            _transition(campaign, CampaignStatus.SETTLED, actor=None, note="every pledge refunded", fields=("settled_at",))
+            _notify_after_commit(campaign.pk)
+            return True
+    return False
+
+
+def _refund_batch(campaign: Campaign, batch_size: int, *, statuses) -> int:
+    """Refund the next batch of pledges in one balanced transaction. Returns how many."""
+    rows = list(
+        Pledge.objects.filter(campaign=campaign, status__in=statuses).order_by("pk").values_list("pk", "wallet_id", "amount")[:batch_size]
+    )
+    if not rows:
+        return 0
+    per_wallet: dict[int, Decimal] = {}
+    for _, wallet_id, amount in rows:
+        per_wallet[wallet_id] = per_wallet.get(wallet_id, ZERO) + amount
+    total = sum(per_wallet.values(), ZERO)
+    wallets = {a.pk: a for a in Account.objects.filter(pk__in=per_wallet)}
+    escrow = escrow_for(campaign, campaign.currency)
+    txn = transaction_post(
+        kind="crowdfunding_refund",
+        changes=[(escrow, -total), *((wallets[pk], amount) for pk, amount in per_wallet.items())],
+        memo=f"Refund of campaign {campaign.pk}: {campaign.title}"[:300],
+        reference=f"crowdfunding:campaign:{campaign.pk}:refund:{rows[0][0]}-{rows[-1][0]}",
+    )
+    ids = [pk for pk, _, _ in rows]
+    Pledge.objects.filter(pk__in=ids).update(status=PledgeStatus.REFUNDED, refund_transaction=txn, updated_at=timezone.now())
+    campaign.refunded_amount += total
+    campaign.refunded_count += len(ids)
+    campaign.save(update_fields=["refunded_amount", "refunded_count", "updated_at"])
+    return len(ids)
+
+
+def _payout(campaign: Campaign) -> None:
+    escrow = escrow_for(campaign, campaign.currency)
+    gross = Pledge.objects.filter(campaign=campaign, status=PledgeStatus.ACTIVE).aggregate(s=Sum("amount"))["s"] or ZERO
+    fee = quantize(gross * (campaign.fee_rate or ZERO), campaign.currency)
+    net = gross - fee
+    if gross:
+        sme_wallet = wallet_for(campaign.organisation, campaign.currency)
+        changes = [(escrow, -net), (sme_wallet, net)] if net else []
+        if fee:
+            changes += fee_changes(source=escrow, amount=fee)
+        transaction_post(
+            kind="crowdfunding_payout", changes=changes, memo=f"Payout of campaign {campaign.pk}: {campaign.title}"[:300],
+            reference=f"crowdfunding:campaign:{campaign.pk}:payout",
+        )
+    Pledge.objects.filter(campaign=campaign, status=PledgeStatus.ACTIVE).update(status=PledgeStatus.COLLECTED, updated_at=timezone.now())
+    campaign.payout_amount, campaign.fee_amount, campaign.settled_at = net, fee, timezone.now()
+    _transition(
+        campaign, CampaignStatus.SETTLED, actor=None, note=f"paid {net} to the SME, fee {fee}",
+        fields=("payout_amount", "fee_amount", "settled_at"),
+    )
+    _notify_after_commit(campaign.pk)
+
+
+def _notify_after_commit(campaign_id: int) -> None:
+    from .tasks import campaign_outcome_notify_task
+
+    campaign_outcome_notify_task.delay_on_commit(campaign_id)
+
+
+def campaign_outcome_notify(*, campaign_id: int, batch_size: int = 500) -> int:
+    """E-mail every backer (once per pledge) and the SME the outcome. Returns e-mails sent."""
+    from django.core import mail
+
+    campaign = Campaign.objects.select_related("organisation").get(pk=campaign_id)
+    if campaign.status != CampaignStatus.SETTLED:
+        return 0
+    verdict = {
+        "succeeded": f"reached its target and was paid out ({campaign.payout_amount} {campaign.currency} to the SME)",
+        "failed": "did not reach its target; every pledge was refunded to its wallet",
+        "cancelled": "was cancelled; every pledge was refunded to its wallet",
+    }.get(campaign.outcome, campaign.outcome)
+    sent = 0
+    with mail.get_connection() as connection:
+        while True:
+            with transaction.atomic():
+                batch = list(
+                    Pledge.objects.select_for_update(skip_locked=True).filter(campaign=campaign, notified_at__isnull=True)
+                    .exclude(status=PledgeStatus.CANCELLED).select_related("backer").order_by("pk")[:batch_size]
+                )
+                if not batch:
+                    break
+                messages = [
+                    mail.EmailMessage(
+                        subject=f"{campaign.title}: {campaign.outcome}",
+                        body=f"The campaign \"{campaign.title}\" {verdict}. Your pledge of {p.amount} {p.currency} is now {p.get_status_display().lower()}.",
+                        to=[p.backer.email],
+                    )
+                    for p in batch if p.backer.email
+                ]
+                connection.send_messages(messages)
+                Pledge.objects.filter(pk__in=[p.pk for p in batch]).update(notified_at=timezone.now())
+                sent += len(messages)
+        with transaction.atomic():
+            if not audit_trail(campaign).filter(action="outcome_notified").exists():
+                owners = list(campaign.organisation.members.exclude(email="").values_list("email", flat=True))
+                if owners:
+                    connection.send_messages([mail.EmailMessage(
+                        subject=f"{campaign.title}: {campaign.outcome}", body=f"Your campaign \"{campaign.title}\" {verdict}.", to=owners,
+                    )])
+                    sent += 1
+                audit_record(campaign, action="outcome_notified", to_value=campaign.outcome)
+    return sent
+
+
+# --- pledges ----------------------------------------------------------------------------------
+
+
+def equity_investor_limit(user: User) -> Decimal | None:
+    """The 12-month limit across all equity offerings (17 CFR 227.100(a)(2)); None: unlimited."""
+    profile = getattr(user, "investor_profile", None)
+    if profile is None or profile.accredited:
+        return None
+    r = rules()
+    greater = max(profile.annual_income, profile.net_worth)
+    if profile.annual_income < r["INVESTOR_LIMIT_THRESHOLD"] or profile.net_worth < r["INVESTOR_LIMIT_THRESHOLD"]:
+        limit = max(r["INVESTOR_LIMIT_FLOOR"], greater * r["INVESTOR_LIMIT_LOW_RATE"])
+    else:
+        limit = min(greater * r["INVESTOR_LIMIT_HIGH_RATE"], r["INVESTOR_LIMIT_CAP"])
+    return quantize(limit, rounding="ROUND_DOWN")
+
+
+def equity_invested_12_months(user: User, now) -> Decimal:
+    return (
+        Pledge.objects.filter(
+            backer=user, backer_organisation__isnull=True, campaign__kind=CampaignKind.EQUITY,
+            status__in=[PledgeStatus.ACTIVE, PledgeStatus.ON_HOLD, PledgeStatus.COLLECTED],
+            created_at__gte=now - datetime.timedelta(days=365),
+        ).aggregate(s=Sum("amount"))["s"]
+        or ZERO
+    )
+
+
+def _party_lock(party):
+    type(party).objects.select_for_update().filter(pk=party.pk).first()
+
+
+def _held_pledges_of(party, campaign_id: int):
+    q = Pledge.objects.filter(campaign_id=campaign_id, status__in=HELD)
+    if isinstance(party, Organisation):
+        return q.filter(backer_organisation=party)
+    return q.filter(backer=party, backer_organisation__isnull=True)
+
+
+def _refusal_reason(campaign_id: int, amount: Decimal, now, new_investor: bool) -> ApplicationError:
+    campaign = Campaign.objects.select_related("equity_terms").get(pk=campaign_id)
+    if campaign.status != CampaignStatus.LIVE:
+        return ApplicationError("campaign_not_live", f"This campaign is {campaign.get_status_display().lower()}; it takes no pledges.", status=409)
+    if campaign.deadline <= now:
+        return ApplicationError("campaign_closed", "The deadline has passed; the campaign takes no more pledges.", status=409)
+    if campaign.maximum_amount is not None and campaign.raised_amount + amount > campaign.maximum_amount:
+        room = campaign.maximum_amount - campaign.raised_amount
+        return ApplicationError("maximum_exceeded", f"This pledge would exceed the campaign's maximum; at most {room} can still be pledged.", field="amount", status=409)
+    if new_investor and campaign.is_equity:
+        return ApplicationError("max_investors_reached", "This offering has reached its maximum number of investors.", status=409)
+    return ApplicationError("conflict", "The pledge could not be recorded; try again.", status=409)
+
+
+def pledge_create(*, user: User, campaign_id: int, amount, tier_id: int | None = None, now=None) -> Pledge:
+    now = now or timezone.now()
+    try:
+        campaign = Campaign.objects.select_related("equity_terms").get(pk=campaign_id)
+    except Campaign.DoesNotExist:
+        raise ApplicationError("not_found", "No such campaign.", status=404) from None
+    amount = parse_amount(amount, currency=campaign.currency)
+    party = party_require_money_rights(user)
+    kyc_require_verified(party)
+    if isinstance(party, Organisation) and party.pk == campaign.organisation_id:
+        raise ApplicationError("own_campaign", "You cannot pledge to your own organisation's campaign.")
+    if isinstance(party, Organisation) and party.kind not in (OrganisationKind.INSTITUTIONAL_INVESTOR,):
+        raise ApplicationError("permission_denied", "Only investors pledge to campaigns.")
+    if campaign.status != CampaignStatus.LIVE or campaign.deadline <= now:
+        raise _refusal_reason(campaign.pk, ZERO, now, False)
+    tier = None
+    if tier_id is not None:
+        tier = RewardTier.objects.filter(pk=tier_id, campaign=campaign).first()
+        if tier is None:
+            raise ApplicationError("invalid_tier", "That reward tier does not belong to this campaign.", field="tier")
+        if amount < tier.minimum_amount:
+            raise ApplicationError("below_tier_minimum", f"This reward needs a pledge of at least {tier.minimum_amount}.", field="amount")
+    shares = 0
+    if campaign.is_equity:
+        terms = campaign.equity_terms
+        if tier is not None:
+            raise ApplicationError("invalid_tier", "Equity offerings have no reward tiers.", field="tier")
+        if amount < terms.minimum_investment:
+            raise ApplicationError("below_minimum_investment", f"The minimum investment is {terms.minimum_investment}.", field="amount")
+        shares_exact = amount / terms.price_per_share
+        if shares_exact != shares_exact.to_integral_value():
+            raise ApplicationError(
+                "not_whole_shares", f"Invest a multiple of the share price ({terms.price_per_share}).", field="amount"
+            )
+        shares = int(shares_exact)
+
+    with transaction.atomic():
+        _party_lock(party)  # serialises one backer's pledges: investor count, 12-month limit
+        if campaign.is_equity and not isinstance(party, Organisation):
+            limit = equity_investor_limit(user)
+            if limit is not None:
+                used = equity_invested_12_months(user, now)
+                if used + amount > limit:
+                    raise ApplicationError(
+                        "investor_limit_exceeded",
+                        f"Your 12-month equity crowdfunding limit is {limit}; you have {max(limit - used, ZERO)} left.",
+                        field="amount",
+                    )
+        new_investor = not _held_pledges_of(party, campaign.pk).exists()
+        counters = {"raised_amount": F("raised_amount") + amount, "pledge_count": F("pledge_count") + 1, "updated_at": now}
+        guard = Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.LIVE, deadline__gt=now).filter(
+            Q(maximum_amount__isnull=True) | Q(maximum_amount__gte=F("raised_amount") + amount)
+        )
+        if new_investor:
+            counters["investor_count"] = F("investor_count") + 1
+            if campaign.is_equity:
+                guard = guard.filter(investor_count__lt=campaign.equity_terms.max_investors)
+        if guard.update(**counters) != 1:
+            raise _refusal_reason(campaign.pk, amount, now, new_investor)
+        if tier is not None:
+            taken = RewardTier.objects.filter(pk=tier.pk).filter(
+                Q(quantity_limit__isnull=True) | Q(claimed__lt=F("quantity_limit"))
+            ).update(claimed=F("claimed") + 1)
+            if taken != 1:
+                raise ApplicationError("tier_sold_out", f"The reward \"{tier.title}\" is sold out.", field="tier", status=409)
+        wallet = wallet_for(party, campaign.currency)
+        pledge = Pledge.objects.create(
+            campaign=campaign, backer=user, backer_organisation=party if isinstance(party, Organisation) else None,
+            wallet=wallet, tier=tier, amount=amount, currency=campaign.currency, shares=shares,
+        )
+        transfer(
+            source=wallet, destination=escrow_for(campaign, campaign.currency), amount=amount, kind="crowdfunding_pledge",
+            memo=f"Pledge {pledge.pk} to {campaign.title}"[:300], actor=user, reference=f"crowdfunding:pledge:{pledge.pk}:in",
+        )
+        audit_record(pledge, action="created", actor=user, to_value=pledge.status, data={"amount": str(amount)})
+    return pledge
+
+
+def _pledge_for_backer(user: User, pledge_id: int) -> Pledge:
+    """The user's own pledge (unlocked), or not_found: another backer's pledge is not revealed."""
+    pledge = Pledge.objects.filter(pk=pledge_id).first()
+    if pledge is None:
+        raise ApplicationError("not_found", "No such pledge.", status=404)
+    mine = pledge.backer_id == user.pk or (pledge.backer_organisation_id and pledge.backer_organisation_id == user.organisation_id)
+    if not mine:
+        raise ApplicationError("not_found", "No such pledge.", status=404)
+    return pledge
+
+
+def _pledge_release(pledge: Pledge, campaign: Campaign, *, status: str, actor, note: str) -> Pledge:
+    """Refund one held pledge to its wallet and take it off the campaign's counters (campaign row
+    locked by the caller)."""
+    old = pledge.status
+    txn = transfer(
+        source=escrow_for(campaign, campaign.currency), destination=pledge.wallet, amount=pledge.amount,
+        kind="crowdfunding_pledge_cancel", memo=f"Pledge {pledge.pk} cancelled"[:300], actor=actor,
+        reference=f"crowdfunding:pledge:{pledge.pk}:cancel",
+    )
+    pledge.status, pledge.refund_transaction, pledge.reconfirm_by = status, txn, None
+    pledge.save(update_fields=["status", "refund_transaction", "reconfirm_by", "updated_at"])
+    party = pledge.backer_organisation or pledge.backer
+    campaign.raised_amount -= pledge.amount
+    campaign.pledge_count -= 1
+    if not _held_pledges_of(party, campaign.pk).exists():
+        campaign.investor_count -= 1
+    campaign.save(update_fields=["raised_amount", "pledge_count", "investor_count", "updated_at"])
+    if pledge.tier_id:
+        RewardTier.objects.filter(pk=pledge.tier_id).update(claimed=F("claimed") - 1)
+    audit_transition(pledge, old=old, actor=actor, note=note)
+    return pledge
+
+
+def pledge_cancel(*, user: User, pledge_id: int, now=None) -> Pledge:
+    now = now or timezone.now()
+    with transaction.atomic():
+        campaign = _lock(_pledge_for_backer(user, pledge_id).campaign_id)  # campaign first, then pledge
+        pledge = Pledge.objects.select_for_update().get(pk=pledge_id)
+        if pledge.status not in HELD:
+            raise ApplicationError("not_cancellable", f"This pledge is {pledge.get_status_display().lower()}.", status=409)
+        if campaign.status not in (CampaignStatus.LIVE, CampaignStatus.SUSPENDED) or campaign.deadline <= now:
+            raise ApplicationError("not_cancellable", "The campaign has closed; pledges are final.", status=409)
+        if campaign.is_equity and pledge.status == PledgeStatus.ACTIVE:
+            cutoff = campaign.deadline - datetime.timedelta(hours=rules()["EQUITY_CANCEL_CUTOFF_HOURS"])
+            if now >= cutoff:
+                raise ApplicationError(
+                    "cancellation_window_closed",
+                    f"Equity commitments can be cancelled until {rules()['EQUITY_CANCEL_CUTOFF_HOURS']} hours before the deadline.",
+                    status=409,
+                )
+        return _pledge_release(pledge, campaign, status=PledgeStatus.CANCELLED, actor=user, note="cancelled by the backer")
+
+
+def _add_business_days(start: datetime.datetime, days: int) -> datetime.datetime:
+    current = start
+    while days > 0:
+        current += datetime.timedelta(days=1)
+        if current.weekday() < 5:
+            days -= 1
+    return current
+
+
+def campaign_update_post(*, user: User, campaign_id: int, title: str, body: str, backers_only: bool = False, material_change: bool = False) -> CampaignUpdate:
+    """The SME posts an update. A material change to a live equity offering puts every commitment
+    on hold until the investor reconfirms (17 CFR 227.203(a)(2))."""
+    title, body = (title or "").strip(), (body or "").strip()
+    if not title or not body:
+        raise ApplicationError("invalid_update", "An update needs a title and a text.", field="title" if not title else "body")
+    with transaction.atomic():
+        campaign = _lock(campaign_id)
+        _require_campaign_manager(user, campaign)
+        if campaign.status in (CampaignStatus.DRAFT, CampaignStatus.IN_REVIEW, CampaignStatus.REJECTED):
+            raise ApplicationError("campaign_not_live", "Updates are posted once the campaign is live.", status=409)
+        if material_change and not (campaign.is_equity and campaign.status == CampaignStatus.LIVE):
+            raise ApplicationError("invalid_update", "Material changes apply to live equity offerings.", field="material_change")
+        update = CampaignUpdate.objects.create(
+            campaign=campaign, author=user, title=title[:200], body=body, backers_only=backers_only, is_material_change=material_change
+        )
+        if material_change:
+            deadline = _add_business_days(timezone.now(), rules()["MATERIAL_CHANGE_RECONFIRM_BUSINESS_DAYS"])
+            held = campaign.pledges.filter(status=PledgeStatus.ACTIVE).update(status=PledgeStatus.ON_HOLD, reconfirm_by=deadline)
+            audit_record(campaign, action="material_change", actor=user, note=title, data={"pledges_on_hold": held})
+    return update
+
+
+def pledge_reconfirm(*, user: User, pledge_id: int, now=None) -> Pledge:
+    now = now or timezone.now()
+    with transaction.atomic():
+        _pledge_for_backer(user, pledge_id)
+        pledge = Pledge.objects.select_for_update().get(pk=pledge_id)
+        if pledge.status != PledgeStatus.ON_HOLD:
+            raise ApplicationError("not_on_hold", "This pledge is not waiting for reconfirmation.", status=409)
+        if pledge.reconfirm_by and pledge.reconfirm_by <= now:
+            raise ApplicationError("reconfirmation_expired", "The time to reconfirm has passed.", status=409)
+        old = pledge.status
+        pledge.status, pledge.reconfirm_by = PledgeStatus.ACTIVE, None
+        pledge.save(update_fields=["status", "reconfirm_by", "updated_at"])
+        audit_transition(pledge, old=old, actor=user, note="reconfirmed")
+    return pledge
+
+
+def pledges_expire_unconfirmed(*, now=None, limit: int = 1000) -> int:
+    """Cancel and refund commitments not reconfirmed in time."""
+    now = now or timezone.now()
+    expired = 0
+    for pledge_id, campaign_id in Pledge.objects.filter(status=PledgeStatus.ON_HOLD, reconfirm_by__lte=now).values_list("pk", "campaign_id")[:limit]:
+        with transaction.atomic():
+            campaign = _lock(campaign_id)
+            pledge = Pledge.objects.select_for_update().get(pk=pledge_id)
+            if pledge.status != PledgeStatus.ON_HOLD or campaign.status not in (CampaignStatus.LIVE, CampaignStatus.SUSPENDED):
+                continue
+            _pledge_release(pledge, campaign, status=PledgeStatus.CANCELLED, actor=None, note="not reconfirmed in time")
+            expired += 1
+    return expired
