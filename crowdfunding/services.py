@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from platform_core.accounts.models import MemberRole, Organisation, OrganisationKind, PlatformProperty, Role, User
+from platform_core.accounts.models import InvestorProfile, MemberRole, Organisation, OrganisationKind, PlatformProperty, Role, User
 from platform_core.accounts.services import (
     entity_default,
     entity_require_open,
@@ -445,7 +445,9 @@ def campaign_settle(*, campaign_id: int, batch_size: int | None = None, max_batc
     while max_batches is None or batches < max_batches:
         batches += 1
         with transaction.atomic():
-            campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+            campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+            if campaign is None:
+                return False
             if campaign.status not in SETTLING:
                 return campaign.status == CampaignStatus.SETTLED
             if campaign.status == CampaignStatus.SUCCEEDED:
@@ -569,7 +571,7 @@ def campaign_outcome_notify(*, campaign_id: int, batch_size: int = 500) -> int:
 
 def equity_investor_limit(user: User) -> Decimal | None:
     """The 12-month limit across all equity offerings (17 CFR 227.100(a)(2)); None: unlimited."""
-    profile = getattr(user, "investor_profile", None)
+    profile = InvestorProfile.objects.filter(user_id=user.pk).first()  # as declared now, not a cached copy
     if profile is None or profile.accredited:
         return None
     r = rules()

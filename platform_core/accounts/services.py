@@ -176,10 +176,21 @@ def party_require_money_rights(user: User) -> User | Organisation:
 # --- platform entities (market access and exit) -----------------------------------------------
 
 
+DEFAULT_ENTITY_NAME = "Default platform entity"
+
+
 def entity_default() -> PlatformEntity:
+    """The deployment's default entity (created, licensed for every property, if there is none)."""
     entity = PlatformEntity.objects.filter(is_default=True).first()
     if entity is None:
-        raise ApplicationError("no_platform_entity", "No default platform entity is configured.", status=503)
+        try:
+            with transaction.atomic():
+                entity = PlatformEntity.objects.create(
+                    name=DEFAULT_ENTITY_NAME, properties=list(PlatformProperty.values),
+                    licence_status=LicenceStatus.LICENSED, is_default=True,
+                )
+        except IntegrityError:  # created concurrently
+            entity = PlatformEntity.objects.get(is_default=True)
     return entity
 
 

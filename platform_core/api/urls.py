@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("wallet/", views.WalletView.as_view(), name="api-wallet"),
     path("wallet/deposits/", views.DepositView.as_view(), name="api-deposits"),
     path("wallet/withdrawals/", views.WithdrawalView.as_view(), name="api-withdrawals"),
+    path("", include("crowdfunding.api.urls")),
 ]

@@ -1,0 +1,117 @@
+"""Shapes of the crowdfunding API. Input serializers only parse; services decide."""
+import json
+
+from rest_framework import serializers
+
+from crowdfunding.models import Campaign, CampaignUpdate, EquityTerms, Pledge, RewardTier
+
+
+class TierSerializer(serializers.ModelSerializer):
+    remaining = serializers.IntegerField(read_only=True, allow_null=True)
+    sold_out = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = RewardTier
+        fields = ["id", "title", "description", "minimum_amount", "quantity_limit", "claimed", "remaining", "sold_out", "estimated_delivery"]
+
+
+class EquityTermsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EquityTerms
+        fields = ["price_per_share", "minimum_investment", "pre_money_valuation", "max_investors"]
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    organisation = serializers.CharField(source="organisation.legal_name", read_only=True)
+    tiers = TierSerializer(many=True, read_only=True)
+    equity_terms = serializers.SerializerMethodField()
+    progress_percent = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id", "kind", "title", "summary", "story", "category", "cover_image", "organisation", "target_amount",
+            "maximum_amount", "funding_model", "currency", "time_zone", "launched_at", "deadline", "status", "outcome",
+            "rejection_reason", "raised_amount", "pledge_count", "investor_count", "progress_percent", "tiers", "equity_terms",
+            "created_at",
+        ]
+
+    def get_equity_terms(self, campaign) -> dict | None:
+        terms = getattr(campaign, "equity_terms", None) if campaign.is_equity else None
+        return EquityTermsSerializer(terms).data if terms else None
+
+
+class _JsonField(serializers.Field):
+    """Accepts a JSON value, or a string holding JSON (multipart uploads)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            try:
+                return json.loads(data)
+            except ValueError:
+                raise serializers.ValidationError("Send valid JSON.") from None
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class CampaignWriteSerializer(serializers.Serializer):
+    kind = serializers.CharField(required=False)
+    title = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    summary = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    story = serializers.CharField(required=False, allow_blank=True)
+    category = serializers.CharField(required=False)
+    target_amount = serializers.CharField(required=False, max_length=40)
+    maximum_amount = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=40)
+    funding_model = serializers.CharField(required=False)
+    currency = serializers.CharField(required=False, max_length=3)
+    time_zone = serializers.CharField(required=False, max_length=64)
+    deadline = serializers.CharField(required=False, max_length=40, help_text="ISO 8601; without an offset it is read in the campaign's time zone.")
+    cover_image = serializers.ImageField(required=False)
+    tiers = _JsonField(required=False)
+    equity_terms = _JsonField(required=False)
+
+    def validate_tiers(self, value):
+        if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+            raise serializers.ValidationError("Send a list of tiers.")
+        return value
+
+    def validate_equity_terms(self, value):
+        if value is not None and not isinstance(value, dict):
+            raise serializers.ValidationError("Send an object.")
+        return value
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PledgeCreateSerializer(serializers.Serializer):
+    amount = serializers.CharField(max_length=40)
+    tier = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class PledgeSerializer(serializers.ModelSerializer):
+    campaign_title = serializers.CharField(source="campaign.title", read_only=True)
+    tier_title = serializers.CharField(source="tier.title", read_only=True, default=None)
+
+    class Meta:
+        model = Pledge
+        fields = ["id", "campaign", "campaign_title", "tier", "tier_title", "amount", "currency", "shares", "status", "reconfirm_by", "created_at"]
+
+
+class UpdateSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", read_only=True)
+
+    class Meta:
+        model = CampaignUpdate
+        fields = ["id", "title", "body", "backers_only", "is_material_change", "author", "created_at"]
+        read_only_fields = ["id", "author", "created_at"]
+
+
+class UpdateCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    body = serializers.CharField()
+    backers_only = serializers.BooleanField(required=False, default=False)
+    material_change = serializers.BooleanField(required=False, default=False)
