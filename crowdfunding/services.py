@@ -595,7 +595,8 @@ def equity_invested_12_months(user: User, now) -> Decimal:
 
 
 def _party_lock(party):
-    type(party).objects.select_for_update().filter(pk=party.pk).first()
+    # `_meta.model`, not type(): the web passes request.user, a SimpleLazyObject around the User.
+    party._meta.model.objects.select_for_update().filter(pk=party.pk).first()
 
 
 def _held_pledges_of(party, campaign_id: int):

@@ -76,3 +76,24 @@ def test_posted_rows_cannot_be_updated_or_deleted(investor, fund, sql):
     wallet.refresh_from_db()
     assert wallet.balance == Decimal("100.00")
     assert Leg.objects.filter(account=wallet).get().amount == Decimal("-100.00")
+
+
+def test_legs_added_after_an_immediate_check_are_checked_again(investor, fund):
+    wallet = fund(investor, "100.00")
+    custody = ledger.system_account(AccountPurpose.CUSTODY)
+    with pytest.raises(IntegrityError, match="unbalanced"):
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                txn_id = _insert_transaction(cursor)
+                cursor.execute(
+                    "INSERT INTO ledger_leg (transaction_id, account_id, amount, currency) VALUES (%s, %s, 1.00, 'CNY'), (%s, %s, -1.00, 'CNY')",
+                    [txn_id, custody.pk, txn_id, wallet.pk],
+                )
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the balanced pair is checked now
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+                cursor.execute(
+                    "INSERT INTO ledger_leg (transaction_id, account_id, amount, currency) VALUES (%s, %s, -50.00, 'CNY')",
+                    [txn_id, wallet.pk],
+                )
+    wallet.refresh_from_db()
+    assert wallet.balance == Decimal("100.00")
