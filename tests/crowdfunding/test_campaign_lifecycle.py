@@ -97,3 +97,7 @@ def test_settlement_twice_has_one_effect(fund):
     assert services.campaign_settle(campaign_id=campaign.pk) is True
     assert ledger.wallet_of_user(backer).balance == Decimal("1000.00")
     assert ledger_problems() == []
+
+
+def test_settling_a_vanished_campaign_does_nothing():
+    assert services.campaign_settle(campaign_id=987654321) is False
