@@ -19,7 +19,7 @@ def live_campaign(*, sme=None, kind="reward", target="10000.00", maximum=None, d
         equity_terms = equity_terms or {"price_per_share": "10.00", "minimum_investment": "100.00", "pre_money_valuation": "5000000.00"}
         days = max(days, 21)
     campaign = services.campaign_create(
-        user=sme, kind=kind, title=extra.pop("title", "Green tea for everyone"), summary="A summary.", category="food",
+        user=sme, kind=kind, title=extra.pop("title", "Green tea for everyone"), summary="A summary.", category=extra.pop("category", "food"),
         target_amount=target, maximum_amount=maximum, funding_model=funding_model,
         deadline=timezone.now() + datetime.timedelta(days=days), tiers=tiers, equity_terms=equity_terms, **extra,
     )
