@@ -56,15 +56,16 @@ def parse_amount(raw, *, currency: str | None = None, field: str = "amount", all
         raise ApplicationError("invalid_amount", "Enter a valid amount, e.g. \"100.00\".", field=field) from None
     if not amount.is_finite():
         raise ApplicationError("invalid_amount", "Enter a valid amount, e.g. \"100.00\".", field=field)
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise ApplicationError("amount_not_positive", "The amount must be greater than zero.", field=field)
+    # Before quantizing: a huge amount (e.g. "1e30") has more digits than the decimal context holds.
+    if amount > settings.PLATFORM["MAX_AMOUNT"]:
+        raise ApplicationError(
+            "amount_too_large", f"The amount may not exceed {settings.PLATFORM['MAX_AMOUNT']}.", field=field
+        )
     if amount != quantize(amount, currency, rounding="ROUND_DOWN"):
         places = currencies()[currency]
         raise ApplicationError(
             "amount_too_precise", f"{currency} amounts have at most {places} decimal places.", field=field
-        )
-    if amount < 0 or (amount == 0 and not allow_zero):
-        raise ApplicationError("amount_not_positive", "The amount must be greater than zero.", field=field)
-    if amount > settings.PLATFORM["MAX_AMOUNT"]:
-        raise ApplicationError(
-            "amount_too_large", f"The amount may not exceed {settings.PLATFORM['MAX_AMOUNT']}.", field=field
         )
     return quantize(amount, currency)

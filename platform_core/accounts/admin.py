@@ -30,7 +30,7 @@ class OrganisationAdmin(PlatformAdmin):
     readonly_fields = ["kyc_status"]
     actions = ["run_kyc"]
 
-    @admin.action(description="Run KYC again")
+    @admin.action(description="Run KYC again", permissions=["change"])
     def run_kyc(self, request, queryset):
         for organisation in queryset:
             services.kyc_run(subject=organisation, actor=request.user)
@@ -64,6 +64,7 @@ def _licence_action(target):
                 modeladmin.message_user(request, f"{entity}: {exc.message}", level=messages.ERROR)
     action.__name__ = f"licence_{target}"
     action.short_description = f"Licence: move to {LicenceStatus(target).label.lower()}"
+    action.allowed_permissions = ("change",)  # operators only; regulators read
     return action
 
 

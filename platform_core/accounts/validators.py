@@ -39,6 +39,7 @@ def resident_id_is_valid(number: str) -> bool:
     return (
         isinstance(number, str)
         and len(number) == 18
+        and number[:17].isascii()  # str.isdigit() also accepts full-width, Arabic-Indic and superscript digits
         and number[:17].isdigit()
         and resident_id_check_char(number[:17]) == number[17]
     )

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from platform_core.admin_base import ReadOnlyAdmin
+from platform_core.admin_base import PlatformAdmin, ReadOnlyAdmin
 
 from .models import Account, IdempotencyKey, Leg, Payment, Transaction
 
@@ -17,6 +17,10 @@ class LegInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_view_permission(self, request, obj=None):
+        # By role like the transaction itself (Django's default asks for model permissions, which roles lack).
+        return PlatformAdmin.has_view_permission(self, request, obj)
 
 
 @admin.register(Account)

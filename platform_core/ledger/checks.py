@@ -5,6 +5,8 @@ from decimal import Decimal
 
 from django.db.models import Count, F, Q, Sum
 
+from platform_core.money import quantize
+
 from .models import CLIENT_MONEY, DEBIT_NORMAL, Account, AccountPurpose, Leg, Transaction
 
 
@@ -55,7 +57,7 @@ def ledger_summary() -> dict:
         "legs": Leg.objects.count(),
         "accounts": Account.objects.count(),
         "client_money": {
-            row["currency"]: row["s"]
+            row["currency"]: quantize(row["s"], row["currency"])
             for row in Account.objects.filter(Q(purpose__in=CLIENT_MONEY)).values("currency").annotate(s=Sum("balance")).order_by()
         },
     }

@@ -45,7 +45,7 @@ def _account_get_or_create(*, key: str, name: str, purpose: str, currency: str, 
         return account
     try:
         with transaction.atomic():
-            return Account.objects.create(key=key, name=name, purpose=purpose, currency=currency, **owner)
+            return Account.objects.create(key=key, name=name, purpose=purpose, currency=currency, balance=ZERO, **owner)
     except IntegrityError:  # created concurrently
         return Account.objects.get(key=key)
 

@@ -1,4 +1,6 @@
 """Server-rendered pages of the platform core: home, sign-up, wallet."""
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -81,6 +83,9 @@ def wallet_payment(request, direction: str):
         else:
             if status >= 400:
                 form.add_error("amount", body["error"]["message"])
+                # The refusal is stored under this key (nothing moved): the corrected form is a new request.
+                form.data = form.data.copy()
+                form.data[form.add_prefix("idempotency_key")] = uuid.uuid4().hex
             else:
                 verb = "Deposit" if direction == "deposit" else "Withdrawal"
                 note = " (this form was already submitted; nothing was moved twice)" if replayed else ""
