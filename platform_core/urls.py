@@ -14,6 +14,7 @@ urlpatterns = [
     path("wallet/", web_views.wallet, name="wallet"),
     path("wallet/deposit/", web_views.wallet_payment, {"direction": "deposit"}, name="wallet-deposit"),
     path("wallet/withdraw/", web_views.wallet_payment, {"direction": "withdraw"}, name="wallet-withdraw"),
+    path("campaigns/", include("crowdfunding.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("platform_core.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,5 +1,7 @@
 """Identity-number checks: the unified social credit code (GB 32100-2015) and the resident
 identity number (GB 11643-1999, ISO 7064 MOD 11-2)."""
+import datetime
+
 from django.core.exceptions import ValidationError
 
 CREDIT_CODE_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -41,8 +43,18 @@ def resident_id_is_valid(number: str) -> bool:
         and len(number) == 18
         and number[:17].isascii()  # str.isdigit() also accepts full-width, Arabic-Indic and superscript digits
         and number[:17].isdigit()
+        and _birth_date_is_real(number[6:14])
         and resident_id_check_char(number[:17]) == number[17]
     )
+
+
+def _birth_date_is_real(yyyymmdd: str) -> bool:
+    """Digits 7-14 of a resident identity number are the holder's birth date (GB 11643-1999)."""
+    try:
+        born = datetime.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        return False
+    return datetime.date(1800, 1, 1) <= born <= datetime.date.today()
 
 
 def validate_resident_id(value: str) -> None:

@@ -13,13 +13,13 @@ class SignupSerializer(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     password = serializers.CharField(write_only=True, max_length=128)
     # individual investors
-    id_number = serializers.CharField(required=False, allow_blank=True, default="", max_length=18)
+    id_number = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
     annual_income = serializers.DecimalField(max_digits=20, decimal_places=2, required=False, default=Decimal("0"), min_value=Decimal("0"))
     net_worth = serializers.DecimalField(max_digits=20, decimal_places=2, required=False, default=Decimal("0"), min_value=Decimal("0"))
     accredited = serializers.BooleanField(required=False, default=False)
     # organisations
     legal_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    credit_code = serializers.CharField(required=False, allow_blank=True, default="", max_length=18)
+    credit_code = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
 
 
 class TokenRequestSerializer(serializers.Serializer):

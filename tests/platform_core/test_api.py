@@ -106,9 +106,8 @@ def test_sme_signup_with_malformed_credit_code(api, code):
 
 
 def test_sme_signup_with_overlong_credit_code_names_the_field(api):
-    # Refused by the serializer's length limit before the service: the field is named, the code is generic.
     response = api.post(SIGNUP, _sme_signup(credit_code=credit_code(4242) + "0"), format="json")
-    assert_error(response, 400, "invalid", field="credit_code")
+    assert_error(response, 400, "invalid_credit_code", field="credit_code")
     assert Organisation.objects.count() == 0
 
 

@@ -107,3 +107,11 @@ def test_validate_resident_id_raises_a_coded_validation_error():
     with pytest.raises(ValidationError) as excinfo:
         validate_resident_id("110105194912310021")
     assert excinfo.value.code == "invalid_resident_id"
+
+
+@pytest.mark.parametrize("birth", ["19901399", "19900230", "17991231", "29990101"])
+def test_resident_id_with_an_impossible_birth_date_is_invalid(birth):
+    from platform_core.accounts.validators import resident_id_check_char, resident_id_is_valid
+
+    first17 = f"110101{birth}001"
+    assert not resident_id_is_valid(first17 + resident_id_check_char(first17))
