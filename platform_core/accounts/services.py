@@ -128,8 +128,7 @@ def kyc_record(*, subject: User | Organisation, status: str, reference: str, rea
     if status not in KycStatus.values:
         raise ApplicationError("invalid_kyc_status", f"Unknown KYC status {status!r}.")
     with transaction.atomic():
-        model = type(subject)
-        locked = model.objects.select_for_update().get(pk=subject.pk)
+        locked = subject._meta.model.objects.select_for_update().get(pk=subject.pk)  # works for a lazy request.user too
         check = KycCheck.objects.create(
             provider=provider, reference=reference, result=status, reason=reason[:300],
             **({"organisation": locked} if isinstance(subject, Organisation) else {"user": locked}),

@@ -28,3 +28,8 @@ REST_FRAMEWORK = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+MEDIA_ROOT = Path(tempfile.gettempdir()) / "platform-test-media"  # uploads in tests never land in the work tree
