@@ -160,6 +160,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crowdfunding.tasks.pledges_expire_unconfirmed",
         "schedule": timedelta(minutes=15),
     },
+    "p2p-listings-close": {
+        "task": "p2p.tasks.listings_close_due",
+        "schedule": timedelta(minutes=5),
+    },
+    "p2p-auto-repay": {
+        "task": "p2p.tasks.repayments_collect_due",
+        "schedule": crontab(minute=15),
+    },
+    "p2p-overdue-sweep": {
+        "task": "p2p.tasks.overdue_sweep",
+        "schedule": crontab(hour=0, minute=30),
+    },
     "ledger-verify": {
         "task": "platform_core.ledger.tasks.ledger_verify",
         "schedule": crontab(minute="*/15"),
@@ -240,6 +252,36 @@ CROWDFUNDING = {
         ("food", "Food and drink"), ("tech", "Technology"), ("manufacturing", "Manufacturing"),
         ("agriculture", "Agriculture"), ("design", "Design"), ("services", "Services"), ("other", "Other"),
     ],
+}
+
+# P2P lending rule pack (DOMAIN.md section 3; China 2016 Interim Measures; LendingClub/Prosper;
+# Apache Fineract's repayment and delinquency conventions).
+P2P = {
+    "METHODS": ["equal_installments", "equal_principal", "interest_only"],
+    "TERM_MIN_MONTHS": 1,
+    "TERM_MAX_MONTHS": 36,
+    # annual rate band per credit grade (fractions); nothing above 24% a year
+    "GRADE_RATE_BANDS": {
+        "A": (Decimal("0.0500"), Decimal("0.0900")),
+        "B": (Decimal("0.0800"), Decimal("0.1200")),
+        "C": (Decimal("0.1100"), Decimal("0.1600")),
+        "D": (Decimal("0.1500"), Decimal("0.2000")),
+        "E": (Decimal("0.1900"), Decimal("0.2400")),
+    },
+    "ORIGINATION_FEE_RATE": Decimal("0.0200"),
+    "INVESTOR_SERVICE_FEE_RATE": Decimal("0.0100"),
+    "PENALTY_DAILY_RATE": Decimal("0.0005"),
+    "FUNDING_WINDOW_DAYS": 14,
+    "MIN_INVESTMENT": Decimal("100.00"),
+    "PARTIAL_FUNDING_THRESHOLD": None,  # e.g. Decimal("0.70"): issue if 70% is funded when the window closes
+    "MIN_AMOUNT": Decimal("1000.00"),
+    # Art. 17 caps on one platform: outstanding principal per borrower
+    "BORROWING_CAP_ORGANISATION": Decimal("1000000.00"),
+    "BORROWING_CAP_PERSON": Decimal("200000.00"),
+    "DEFAULT_AFTER_DAYS": 90,
+    "WRITE_OFF_AFTER_DAYS": 121,
+    "DELINQUENCY_BUCKETS": [(1, 30, "1-30"), (31, 60, "31-60"), (61, 90, "61-90"), (91, None, "90+")],
+    "SWEEP_BATCH": 500,
 }
 
 LOGGING = {

@@ -1,0 +1,712 @@
+"""Every write of P2P lending: listings, investments, disbursement, repayments, overdue handling.
+
+Rules (defaults in settings.P2P, DOMAIN.md section 3):
+- Terms 1-36 months; the annual rate lies inside the band of the grade the operator assigns at
+  approval; origination fee (2%) taken at disbursement; investor service fee (1%) of each payment
+  received; penalty interest (0.05% a day) on overdue principal and interest; funding window 14
+  days; minimum investment 100 (or exactly what is left to fund, if less); optional partial-funding
+  threshold (off by default).
+- Borrowing caps (2016 Interim Measures Art. 17): the borrower's principal on this platform
+  (loans in review, listed, funded, active or defaulted, including the new one) stays within the
+  cap of its kind: organisation 1,000,000, natural person 200,000. Checked at submission and again
+  at disbursement, under a lock on the borrower's row.
+- Investments: a conditional UPDATE (`funded_amount + x <= amount`) keeps a listing from being
+  over-funded under any concurrency; money moves wallet -> the loan's escrow.
+- Repayment allocation (Fineract's default): oldest installment first; within it penalties, fees,
+  interest, principal. The amount received is then shared out to the notes pro rata to their
+  principal by the largest-remainder method: each share is rounded down to the cent and the
+  leftover cents go one each to the notes with the largest remainders (ties: the older note), so
+  the shares add up to exactly what was received. Principal and interest are shared separately
+  the same way. The service fee is HALF_EVEN 1% of each note's gross share.
+- Penalty interest accrues in the daily sweep on each overdue installment's unpaid principal and
+  interest, `unpaid x daily rate x days`, rounded down to the cent (in the borrower's favour).
+- Delinquency: days past due = today - due date of the oldest unpaid installment; buckets 1-30,
+  31-60, 61-90, 90+; default after 90 days, write-off at 121.
+- Every task-driven posting carries a ledger reference, so a task that runs twice has one effect.
+"""
+import datetime
+import zoneinfo
+from collections import defaultdict
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, F, Min, OuterRef, Q, Sum, Value
+from django.db.models.functions import Floor
+from django.utils import timezone
+
+from platform_core.accounts.models import MemberRole, Organisation, OrganisationKind, PlatformProperty, Role, User
+from platform_core.accounts.services import entity_default, entity_require_open, kyc_require_verified, party_require_money_rights
+from platform_core.audit import audit_record, audit_transition
+from platform_core.errors import ApplicationError
+from platform_core.ledger.models import Account
+from platform_core.ledger.services import escrow_for, fee_changes, transaction_post, transfer, wallet_for
+from platform_core.money import ZERO, currencies, parse_amount, quantize
+
+from .models import (
+    OUTSTANDING,
+    TRANSITIONS,
+    Grade,
+    Installment,
+    InstallmentStatus,
+    Investment,
+    InvestmentStatus,
+    Loan,
+    LoanStatus,
+    Note,
+    Repayment,
+    RepaymentShare,
+    RepaymentSource,
+)
+from .schedules import schedule_generate
+
+CENT = Decimal("0.01")
+
+
+def rules() -> dict:
+    return settings.P2P
+
+
+def business_date(now=None) -> datetime.date:
+    """The platform's business date (the default time zone's calendar day)."""
+    return timezone.localtime(now or timezone.now(), zoneinfo.ZoneInfo(settings.PLATFORM_DEFAULT_TIME_ZONE)).date()
+
+
+# --- permissions and state --------------------------------------------------------------------
+
+
+def _require_borrower_manager(user: User, loan: Loan) -> None:
+    if user.organisation_id != loan.borrower_id:
+        raise ApplicationError("not_found", "No such loan.", status=404)
+    if user.member_role not in (MemberRole.OWNER, MemberRole.FINANCE):
+        raise ApplicationError("permission_denied", "Only the organisation's owners and finance members manage its loans.")
+
+
+def _require_operator(user: User) -> None:
+    if not user.is_operator:
+        raise ApplicationError("permission_denied", "Only operators do this.")
+
+
+def _lock(loan_id: int) -> Loan:
+    loan = Loan.objects.select_for_update().filter(pk=loan_id).first()
+    if loan is None:
+        raise ApplicationError("not_found", "No such loan.", status=404)
+    return loan
+
+
+def _transition(loan: Loan, to: str, *, actor, note: str = "", fields: tuple = ()) -> Loan:
+    if to not in TRANSITIONS[LoanStatus(loan.status)]:
+        raise ApplicationError("invalid_transition", f"A {loan.get_status_display().lower()} loan cannot become {to}.", status=409)
+    old = loan.status
+    loan.status = to
+    loan.save(update_fields=["status", "updated_at", *fields])
+    audit_transition(loan, old=old, actor=actor, note=note)
+    return loan
+
+
+# --- borrowing caps ---------------------------------------------------------------------------
+
+
+def borrower_cap(organisation: Organisation) -> Decimal:
+    return rules()["BORROWING_CAP_ORGANISATION"]
+
+
+def borrower_outstanding(organisation: Organisation, *, excluding: int | None = None) -> Decimal:
+    """Principal the borrower owes or has asked for on this platform."""
+    loans = Loan.objects.filter(borrower=organisation, status__in=list(OUTSTANDING))
+    if excluding:
+        loans = loans.exclude(pk=excluding)
+    before_disbursement = loans.exclude(status__in=[LoanStatus.ACTIVE, LoanStatus.DEFAULTED]).aggregate(s=Sum("amount"))["s"] or ZERO
+    owed = loans.filter(status__in=[LoanStatus.ACTIVE, LoanStatus.DEFAULTED]).aggregate(s=Sum("principal_outstanding"))["s"] or ZERO
+    return before_disbursement + owed
+
+
+def _cap_check(loan: Loan) -> None:
+    """Lock the borrower's row (serialising its cap checks) and refuse a loan over the cap."""
+    Organisation.objects.select_for_update().filter(pk=loan.borrower_id).first()
+    cap = borrower_cap(loan.borrower)
+    owed = borrower_outstanding(loan.borrower, excluding=loan.pk)
+    if owed + loan.amount > cap:
+        raise ApplicationError(
+            "borrowing_cap_exceeded",
+            f"A borrower may owe at most {cap} on this platform; {owed} is already owed or requested, so at most "
+            f"{max(cap - owed, ZERO)} more.",
+            field="amount",
+        )
+
+
+# --- listings ---------------------------------------------------------------------------------
+
+
+def _parse_rate_percent(raw) -> Decimal:
+    try:
+        percent = Decimal(str(raw).strip())
+    except Exception:
+        raise ApplicationError("invalid_rate", "Give the annual rate in percent, e.g. \"12.5\".", field="annual_rate_percent") from None
+    if not percent.is_finite() or percent < 0 or percent > 36 or percent != percent.quantize(Decimal("0.0001")):
+        raise ApplicationError("invalid_rate", "The annual rate is 0 to 36 percent, with at most 4 decimals.", field="annual_rate_percent")
+    return (percent / 100).quantize(Decimal("0.000001"))
+
+
+def _loan_clean(data: dict) -> dict:
+    amount = parse_amount(data.get("amount"), field="amount")
+    if amount < rules()["MIN_AMOUNT"]:
+        raise ApplicationError("amount_too_small", f"A loan is at least {rules()['MIN_AMOUNT']}.", field="amount")
+    try:
+        term = int(data.get("term_months"))
+    except (TypeError, ValueError):
+        raise ApplicationError("invalid_term", "The term is a whole number of months.", field="term_months") from None
+    if not rules()["TERM_MIN_MONTHS"] <= term <= rules()["TERM_MAX_MONTHS"]:
+        raise ApplicationError(
+            "invalid_term", f"The term is {rules()['TERM_MIN_MONTHS']} to {rules()['TERM_MAX_MONTHS']} months.", field="term_months"
+        )
+    method = data.get("method")
+    if method not in rules()["METHODS"]:
+        raise ApplicationError("invalid_method", "Choose equal installments, equal principal or interest only.", field="method")
+    purpose = (data.get("purpose") or "").strip()
+    if not purpose:
+        raise ApplicationError("invalid_purpose", "Say what the loan is for.", field="purpose")
+    rate = _parse_rate_percent(data.get("annual_rate_percent"))
+    try:  # the schedule must exist for these terms
+        schedule_generate(principal=amount, annual_rate=rate, periods=term, method=method, start_date=datetime.date(2000, 1, 31))
+    except ValueError as exc:
+        raise ApplicationError("invalid_terms", str(exc), field="amount") from None
+    return {"amount": amount, "term_months": term, "method": method, "purpose": purpose[:300], "annual_rate": rate}
+
+
+LOAN_FIELDS = ("amount", "term_months", "method", "purpose", "annual_rate_percent")
+
+
+def loan_create(*, user: User, **data) -> Loan:
+    if user.role != Role.SME or user.organisation is None or user.organisation.kind != OrganisationKind.SME:
+        raise ApplicationError("permission_denied", "Only SMEs borrow through loan listings.")
+    if user.member_role not in (MemberRole.OWNER, MemberRole.FINANCE):
+        raise ApplicationError("permission_denied", "Only the organisation's owners and finance members apply for loans.")
+    kyc_require_verified(user.organisation)
+    entity = entity_default()
+    entity_require_open(entity, PlatformProperty.P2P_LENDING)
+    fields = _loan_clean(data)
+    with transaction.atomic():
+        loan = Loan.objects.create(entity=entity, borrower=user.organisation, created_by=user, **fields)
+        audit_record(loan, action="created", actor=user, to_value=loan.status)
+    return loan
+
+
+def loan_update(*, user: User, loan_id: int, **data) -> Loan:
+    with transaction.atomic():
+        loan = _lock(loan_id)
+        _require_borrower_manager(user, loan)
+        if loan.status != LoanStatus.DRAFT:
+            raise ApplicationError("not_editable", "Only a draft can be edited.", status=409)
+        merged = {
+            "amount": loan.amount, "term_months": loan.term_months, "method": loan.method, "purpose": loan.purpose,
+            "annual_rate_percent": loan.annual_rate * 100,
+        }
+        merged.update({k: v for k, v in data.items() if k in LOAN_FIELDS})
+        for name, value in _loan_clean(merged).items():
+            setattr(loan, name, value)
+        loan.save()
+        audit_record(loan, action="edited", actor=user)
+    return loan
+
+
+def loan_submit(*, user: User, loan_id: int) -> Loan:
+    with transaction.atomic():
+        loan = _lock(loan_id)
+        _require_borrower_manager(user, loan)
+        if loan.status != LoanStatus.DRAFT:
+            raise ApplicationError("invalid_transition", "Only a draft can be submitted.", status=409)
+        _cap_check(loan)
+        return _transition(loan, LoanStatus.IN_REVIEW, actor=user)
+
+
+def loan_redraft(*, user: User, loan_id: int) -> Loan:
+    with transaction.atomic():
+        loan = _lock(loan_id)
+        _require_borrower_manager(user, loan)
+        return _transition(loan, LoanStatus.DRAFT, actor=user)
+
+
+def loan_approve(*, actor: User, loan_id: int, grade: str) -> Loan:
+    """The operator grades the loan and lists it; the rate must lie in the grade's band."""
+    _require_operator(actor)
+    if grade not in Grade.values:
+        raise ApplicationError("invalid_grade", f"Choose a grade: {', '.join(Grade.values)}.", field="grade")
+    with transaction.atomic():
+        loan = _lock(loan_id)
+        if loan.status != LoanStatus.IN_REVIEW:
+            raise ApplicationError("invalid_transition", "Only a loan in review can be approved.", status=409)
+        low, high = rules()["GRADE_RATE_BANDS"][grade]
+        if not low <= loan.annual_rate <= high:
+            raise ApplicationError(
+                "rate_outside_grade_band",
+                f"Grade {grade} loans carry {low * 100:.2f}% to {high * 100:.2f}% a year; this one asks {loan.annual_rate * 100:.2f}%.",
+                field="grade",
+            )
+        entity_require_open(loan.entity, PlatformProperty.P2P_LENDING)
+        now = timezone.now()
+        loan.grade = grade
+        loan.listed_at = now
+        loan.funding_deadline = now + datetime.timedelta(days=rules()["FUNDING_WINDOW_DAYS"])
+        loan.origination_fee_rate = rules()["ORIGINATION_FEE_RATE"]
+        loan.service_fee_rate = rules()["INVESTOR_SERVICE_FEE_RATE"]
+        return _transition(
+            loan, LoanStatus.LISTED, actor=actor, note=f"grade {grade}",
+            fields=("grade", "listed_at", "funding_deadline", "origination_fee_rate", "service_fee_rate"),
+        )
+
+
+def loan_reject(*, actor: User, loan_id: int, reason: str) -> Loan:
+    _require_operator(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("reason_required", "Say why the loan is rejected.", field="reason")
+    with transaction.atomic():
+        loan = _lock(loan_id)
+        loan.rejection_reason = reason
+        return _transition(loan, LoanStatus.REJECTED, actor=actor, note=reason, fields=("rejection_reason",))
+
+
+def loan_withdraw(*, user: User, loan_id: int) -> Loan:
+    """The SME withdraws its listing before it is funded; every investment is refunded."""
+    with transaction.atomic():
+        loan = _lock(loan_id)
+        _require_borrower_manager(user, loan)
+        _transition(loan, LoanStatus.WITHDRAWN, actor=user, fields=("closed_at",))
+        _refund_investments(loan, reason="withdrawn")
+    return loan
+
+
+# --- investments ------------------------------------------------------------------------------
+
+
+def _held_by(party, loan_id: int):
+    qs = Investment.objects.filter(loan_id=loan_id, status=InvestmentStatus.ACTIVE)
+    if isinstance(party, Organisation):
+        return qs.filter(investor_organisation=party)
+    return qs.filter(investor=party, investor_organisation__isnull=True)
+
+
+def _investment_refusal(loan_id: int, amount: Decimal, now) -> ApplicationError:
+    loan = Loan.objects.get(pk=loan_id)
+    if loan.status != LoanStatus.LISTED:
+        return ApplicationError("loan_not_listed", f"This loan is {loan.get_status_display().lower()}; it takes no investments.", status=409)
+    if loan.funding_deadline and loan.funding_deadline <= now:
+        return ApplicationError("funding_closed", "The funding window has closed.", status=409)
+    room = loan.amount - loan.funded_amount
+    return ApplicationError("over_funding", f"Only {room} is left to fund on this loan.", field="amount", status=409)
+
+
+def investment_create(*, user: User, loan_id: int, amount, now=None) -> Investment:
+    now = now or timezone.now()
+    loan = Loan.objects.filter(pk=loan_id).first()
+    if loan is None:
+        raise ApplicationError("not_found", "No such loan.", status=404)
+    amount = parse_amount(amount, currency=loan.currency)
+    party = party_require_money_rights(user)
+    kyc_require_verified(party)
+    if isinstance(party, Organisation) and party.pk == loan.borrower_id:
+        raise ApplicationError("own_loan", "You cannot invest in your own organisation's loan.")
+    if isinstance(party, Organisation) and party.kind not in (OrganisationKind.INSTITUTIONAL_INVESTOR, OrganisationKind.FUNDER):
+        raise ApplicationError("permission_denied", "Only investors fund loans.")
+    if loan.status != LoanStatus.LISTED or (loan.funding_deadline and loan.funding_deadline <= now):
+        raise _investment_refusal(loan.pk, amount, now)
+    remaining = loan.amount - loan.funded_amount
+    minimum = rules()["MIN_INVESTMENT"]
+    if amount < minimum and amount != remaining:
+        raise ApplicationError("below_minimum_investment", f"The minimum investment is {minimum} (or exactly what is left, {remaining}).", field="amount")
+    with transaction.atomic():
+        type(party).objects.select_for_update().filter(pk=party.pk).first()  # one investor's investments in turn
+        new_investor = not _held_by(party, loan.pk).exists()
+        updated = Loan.objects.filter(
+            pk=loan.pk, status=LoanStatus.LISTED, funding_deadline__gt=now, funded_amount__lte=F("amount") - amount
+        ).update(
+            funded_amount=F("funded_amount") + amount, investor_count=F("investor_count") + (1 if new_investor else 0), updated_at=now
+        )
+        if updated != 1:
+            raise _investment_refusal(loan.pk, amount, now)
+        wallet = wallet_for(party, loan.currency)
+        investment = Investment.objects.create(
+            loan=loan, investor=user, investor_organisation=party if isinstance(party, Organisation) else None, wallet=wallet, amount=amount
+        )
+        transfer(
+            source=wallet, destination=escrow_for(loan, loan.currency), amount=amount, kind="p2p_investment",
+            memo=f"Investment {investment.pk} in loan {loan.pk}", actor=user, reference=f"p2p:investment:{investment.pk}:in",
+        )
+        audit_record(investment, action="created", actor=user, to_value=investment.status, data={"amount": str(amount)})
+        loan = Loan.objects.select_for_update().get(pk=loan.pk)
+        if loan.funded_amount == loan.amount:
+            _transition(loan, LoanStatus.FUNDED, actor=None, note="fully funded")
+            _disburse_after_commit(loan.pk)
+    return investment
+
+
+def _disburse_after_commit(loan_id: int) -> None:
+    from .tasks import loan_disburse_task
+
+    loan_disburse_task.delay_on_commit(loan_id)
+
+
+def _refund_investments(loan: Loan, *, reason: str) -> None:
+    """Refund every committed investment of a loan in one balanced transaction (loan row locked)."""
+    rows = list(Investment.objects.filter(loan=loan, status=InvestmentStatus.ACTIVE).values_list("pk", "wallet_id", "amount"))
+    if rows:
+        per_wallet: dict[int, Decimal] = defaultdict(Decimal)
+        for _, wallet_id, amount in rows:
+            per_wallet[wallet_id] += amount
+        wallets = {a.pk: a for a in Account.objects.filter(pk__in=per_wallet)}
+        total = sum(per_wallet.values(), ZERO)
+        transaction_post(
+            kind="p2p_refund", changes=[(escrow_for(loan, loan.currency), -total), *((wallets[pk], amt) for pk, amt in per_wallet.items())],
+            memo=f"Loan {loan.pk} {reason}: investments refunded", reference=f"p2p:loan:{loan.pk}:refund",
+        )
+        Investment.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(status=InvestmentStatus.REFUNDED)
+    loan.closed_at = timezone.now()
+    loan.save(update_fields=["closed_at", "updated_at"])
+
+
+def listings_close_due(*, now=None) -> int:
+    """Listings whose funding window has closed: issue them when the partial-funding threshold is met,
+    otherwise expire them and refund every investment."""
+    now = now or timezone.now()
+    threshold = rules()["PARTIAL_FUNDING_THRESHOLD"]
+    closed = 0
+    for loan_id in Loan.objects.filter(status=LoanStatus.LISTED, funding_deadline__lte=now).values_list("pk", flat=True)[:500]:
+        with transaction.atomic():
+            loan = _lock(loan_id)
+            if loan.status != LoanStatus.LISTED:
+                continue
+            if threshold is not None and loan.funded_amount > 0 and loan.funded_amount >= quantize(loan.amount * threshold):
+                loan.amount = loan.funded_amount
+                _transition(loan, LoanStatus.FUNDED, actor=None, note=f"partially funded: issued at {loan.funded_amount}", fields=("amount",))
+                _disburse_after_commit(loan.pk)
+            else:
+                _transition(loan, LoanStatus.EXPIRED, actor=None, note=f"funded {loan.funded_amount} of {loan.amount}")
+                _refund_investments(loan, reason="expired")
+            closed += 1
+    return closed
+
+
+def loans_awaiting_disbursement(*, now=None, stalled_after=datetime.timedelta(minutes=5)) -> list[int]:
+    """Funded loans whose disbursement task was lost (or its worker killed): enqueued again."""
+    now = now or timezone.now()
+    return list(Loan.objects.filter(status=LoanStatus.FUNDED, updated_at__lt=now - stalled_after).values_list("pk", flat=True)[:500])
+
+
+# --- disbursement -----------------------------------------------------------------------------
+
+
+def loan_disburse(*, loan_id: int, now=None) -> Loan | None:
+    """Pay the escrow to the borrower (less the origination fee), issue notes, write the schedule.
+    Safe to run twice: a loan that is no longer `funded` is left alone."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        loan = Loan.objects.select_for_update().filter(pk=loan_id).first()
+        if loan is None or loan.status != LoanStatus.FUNDED:
+            return None
+        try:
+            _cap_check(loan)
+        except ApplicationError as exc:
+            _transition(loan, LoanStatus.EXPIRED, actor=None, note=f"not disbursed: {exc.message}")
+            _refund_investments(loan, reason="not disbursed (borrowing cap)")
+            return loan
+        escrow = escrow_for(loan, loan.currency)
+        fee = quantize(loan.amount * (loan.origination_fee_rate or ZERO), loan.currency)
+        changes = [(escrow, -(loan.amount - fee)), (wallet_for(loan.borrower, loan.currency), loan.amount - fee)]
+        if fee:
+            changes += fee_changes(source=escrow, amount=fee)
+        transaction_post(kind="p2p_disbursement", changes=changes, memo=f"Disbursement of loan {loan.pk}", reference=f"p2p:loan:{loan.pk}:disburse")
+        investments = list(Investment.objects.filter(loan=loan, status=InvestmentStatus.ACTIVE).order_by("pk"))
+        Note.objects.bulk_create([
+            Note(loan=loan, investment=i, holder_id=i.investor_id, holder_organisation_id=i.investor_organisation_id, wallet_id=i.wallet_id,
+                 principal=i.amount, principal_outstanding=i.amount)
+            for i in investments
+        ])
+        Investment.objects.filter(pk__in=[i.pk for i in investments]).update(status=InvestmentStatus.ISSUED)
+        start = business_date(now)
+        unit = Decimal(1).scaleb(-currencies()[loan.currency])
+        schedule = schedule_generate(
+            principal=loan.amount, annual_rate=loan.annual_rate, periods=loan.term_months, method=loan.method, start_date=start, minor_unit=unit
+        )
+        Installment.objects.bulk_create([
+            Installment(loan=loan, number=row.number, due_date=row.due_date, principal_due=row.principal, interest_due=row.interest)
+            for row in schedule
+        ])
+        loan.disbursed_at, loan.origination_fee, loan.principal_outstanding = now, fee, loan.amount
+        loan.first_due_date = schedule[0].due_date
+        _transition(loan, LoanStatus.ACTIVE, actor=None, note=f"disbursed {loan.amount - fee}, fee {fee}",
+                    fields=("disbursed_at", "origination_fee", "principal_outstanding", "first_due_date"))
+    return loan
+
+
+# --- repayments -------------------------------------------------------------------------------
+
+
+def largest_remainder_split(total: Decimal, weights: list[Decimal], unit: Decimal = CENT) -> list[Decimal]:
+    """Split `total` pro rata to `weights` into multiples of `unit` that add up to exactly `total`:
+    round each share down, then give the leftover units one each to the largest remainders
+    (ties: the earlier weight)."""
+    if total == 0 or not weights:
+        return [ZERO] * len(weights)
+    weight_sum = sum(weights)
+    exact = [total * w / weight_sum for w in weights]
+    shares = [e.quantize(unit, rounding=ROUND_DOWN) for e in exact]
+    leftover = int((total - sum(shares)) / unit)
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - shares[i]), i))
+    for i in order[:leftover]:
+        shares[i] += unit
+    return shares
+
+
+def _allocate(installments: list[Installment], amount: Decimal) -> dict[str, Decimal]:
+    """Apply `amount` to installments (oldest first): penalty, fee, interest, principal."""
+    left = amount
+    parts = {"penalty": ZERO, "fee": ZERO, "interest": ZERO, "principal": ZERO}
+    for inst in installments:
+        for part in ("penalty", "fee", "interest", "principal"):
+            due = getattr(inst, f"{part}_due") - getattr(inst, f"{part}_paid")
+            take = min(due, left)
+            if take > 0:
+                setattr(inst, f"{part}_paid", getattr(inst, f"{part}_paid") + take)
+                parts[part] += take
+                left -= take
+        if inst.outstanding == 0 and inst.status != InstallmentStatus.PAID:
+            inst.status = InstallmentStatus.PAID
+            inst.paid_at = timezone.now()
+        if left == 0:
+            break
+    return parts
+
+
+def _due_now(loan: Loan, today: datetime.date) -> Decimal:
+    return sum((i.outstanding for i in loan.installments.filter(due_date__lte=today).exclude(status=InstallmentStatus.PAID)), ZERO)
+
+
+def _total_outstanding(loan: Loan) -> Decimal:
+    return sum((i.outstanding for i in loan.installments.exclude(status=InstallmentStatus.PAID)), ZERO)
+
+
+def _repayment_post(*, loan: Loan, payer_wallet: Account, amount: Decimal, source: str, actor, reference: str | None, now) -> Repayment:
+    """Allocate, share out and post one repayment (loan row locked by the caller)."""
+    installments = list(loan.installments.exclude(status=InstallmentStatus.PAID).order_by("number"))
+    parts = _allocate(installments, amount)
+    notes = list(Note.objects.filter(loan=loan).order_by("pk"))
+    weights = [n.principal for n in notes]
+    principal_shares = largest_remainder_split(parts["principal"], weights)
+    other_shares = largest_remainder_split(parts["penalty"] + parts["fee"] + parts["interest"], weights)
+    fee_rate = loan.service_fee_rate or ZERO
+    shares, credits = [], defaultdict(Decimal)
+    for note, principal, other in zip(notes, principal_shares, other_shares, strict=True):
+        gross = principal + other
+        fee = (gross * fee_rate).quantize(CENT, rounding=ROUND_HALF_EVEN)
+        shares.append((note, gross, principal, other, fee))
+        credits[note.wallet_id] += gross - fee
+    service_fee = sum((s[4] for s in shares), ZERO)
+    wallets = {a.pk: a for a in Account.objects.filter(pk__in=credits)}
+    escrow = escrow_for(loan, loan.currency)
+    # the payment passes through the loan's escrow: in from the payer, out to the holders and the fee
+    changes = [(payer_wallet, -amount), *((wallets[pk], net) for pk, net in credits.items() if net)]
+    if service_fee:
+        changes += [(escrow, service_fee), *fee_changes(source=escrow, amount=service_fee)]
+    txn = transaction_post(kind="p2p_repayment", changes=changes, memo=f"Repayment of loan {loan.pk}", actor=actor, reference=reference)
+    repayment = Repayment.objects.create(
+        loan=loan, source=source, paid_by=actor, payer_wallet=payer_wallet, amount=amount, penalty_part=parts["penalty"],
+        fee_part=parts["fee"], interest_part=parts["interest"], principal_part=parts["principal"], service_fee=service_fee,
+        is_compensatory=source == RepaymentSource.GUARANTOR, reference=reference, transaction=txn,
+    )
+    Installment.objects.bulk_update(installments, ["principal_paid", "interest_paid", "fee_paid", "penalty_paid", "status", "paid_at"])
+    for note, gross, principal, other, fee in shares:
+        note.principal_outstanding -= principal
+        note.received_principal += principal
+        note.received_interest += other
+        note.fees_paid += fee
+    Note.objects.bulk_update(notes, ["principal_outstanding", "received_principal", "received_interest", "fees_paid"], batch_size=1000)
+    RepaymentShare.objects.bulk_create(
+        [RepaymentShare(repayment=repayment, note=n, gross=g, principal=p, interest=o, service_fee=f, net=g - f) for n, g, p, o, f in shares],
+        batch_size=1000,
+    )
+    loan.principal_outstanding -= parts["principal"]
+    loan.save(update_fields=["principal_outstanding", "updated_at"])
+    audit_record(repayment, action="created", actor=actor, data={k: str(v) for k, v in parts.items()})
+    if not loan.installments.exclude(status=InstallmentStatus.PAID).exists():
+        loan.closed_at, loan.days_past_due, loan.delinquency_bucket = now, 0, ""
+        _transition(loan, LoanStatus.REPAID, actor=actor, note="every installment paid", fields=("closed_at", "days_past_due", "delinquency_bucket"))
+    return repayment
+
+
+def repayment_make(*, user: User, loan_id: int, amount=None, now=None) -> Repayment:
+    """The borrower repays from its wallet: `amount`, or (None) what is due now. More than is due
+    pays the next installments early; more than everything outstanding is refused."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        loan = _lock(loan_id)
+        _require_borrower_manager(user, loan)
+        party = party_require_money_rights(user)
+        kyc_require_verified(party)
+        return _repay(loan=loan, payer=party, amount=amount, source=RepaymentSource.BORROWER, actor=user, now=now)
+
+
+def _repay(*, loan: Loan, payer, amount, source: str, actor, now, reference: str | None = None) -> Repayment:
+    if loan.status not in (LoanStatus.ACTIVE, LoanStatus.DEFAULTED):
+        raise ApplicationError("loan_not_active", f"This loan is {loan.get_status_display().lower()}; nothing to repay.", status=409)
+    outstanding = _total_outstanding(loan)
+    if amount is None or amount == "":
+        amount = _due_now(loan, business_date(now))
+        if amount == 0:
+            raise ApplicationError("nothing_due", "Nothing is due now; give an amount to repay early.", field="amount", status=409)
+    else:
+        amount = parse_amount(amount, currency=loan.currency)
+    if amount > outstanding:
+        raise ApplicationError(
+            "overpayment", f"Only {outstanding} is outstanding (use full early repayment to settle with interest to date).", field="amount"
+        )
+    return _repayment_post(loan=loan, payer_wallet=wallet_for(payer, loan.currency), amount=amount, source=source, actor=actor,
+                           reference=reference, now=now)
+
+
+def guarantor_pay(*, user: User, loan_id: int, amount=None, now=None) -> Repayment:
+    """A third party pays for the borrower: recorded as a compensatory payment (disclosed)."""
+    now = now or timezone.now()
+    party = party_require_money_rights(user)
+    kyc_require_verified(party)
+    with transaction.atomic():
+        loan = _lock(loan_id)
+        if isinstance(party, Organisation) and party.pk == loan.borrower_id:
+            raise ApplicationError("not_a_third_party", "The borrower repays through its own repayment, not as a guarantor.")
+        return _repay(loan=loan, payer=party, amount=amount, source=RepaymentSource.GUARANTOR, actor=user, now=now)
+
+
+def loan_payoff_quote(loan: Loan, today: datetime.date) -> dict[str, Decimal]:
+    """Full early repayment: everything due so far, plus interest to date on the remaining principal
+    for the current period (30/360: days elapsed / 30 of a month's interest), plus that principal."""
+    unpaid = list(loan.installments.exclude(status=InstallmentStatus.PAID).order_by("number"))
+    due = [i for i in unpaid if i.due_date <= today]
+    future = [i for i in unpaid if i.due_date > today]
+    arrears = sum((i.outstanding for i in due), ZERO)
+    remaining_principal = sum((i.principal_due - i.principal_paid for i in future), ZERO)
+    interest = ZERO
+    if future:
+        current = future[0]
+        previous = loan.installments.filter(number=current.number - 1).values_list("due_date", flat=True).first() or business_date(loan.disbursed_at)
+        days = min(max((today - previous).days, 0), 30)
+        interest = (remaining_principal * loan.annual_rate / 12 * days / 30).quantize(CENT, rounding=ROUND_HALF_EVEN)
+        interest = min(interest, current.interest_due - current.interest_paid)
+    return {"arrears": arrears, "interest_to_date": interest, "principal": remaining_principal, "total": arrears + interest + remaining_principal}
+
+
+def loan_repay_in_full(*, user: User, loan_id: int, now=None) -> Repayment:
+    now = now or timezone.now()
+    today = business_date(now)
+    with transaction.atomic():
+        loan = _lock(loan_id)
+        _require_borrower_manager(user, loan)
+        party = party_require_money_rights(user)
+        kyc_require_verified(party)
+        if loan.status not in (LoanStatus.ACTIVE, LoanStatus.DEFAULTED):
+            raise ApplicationError("loan_not_active", "This loan is not active.", status=409)
+        quote = loan_payoff_quote(loan, today)
+        future = list(loan.installments.filter(due_date__gt=today).exclude(status=InstallmentStatus.PAID).order_by("number"))
+        if future:
+            # the current installment carries all remaining principal and the interest to date; later ones fall away
+            current, later = future[0], future[1:]
+            current.principal_due = current.principal_paid + quote["principal"]
+            current.interest_due = current.interest_paid + quote["interest_to_date"]
+            for inst in later:
+                inst.principal_due, inst.interest_due = inst.principal_paid, inst.interest_paid
+                inst.status, inst.paid_at = InstallmentStatus.PAID, now
+            Installment.objects.bulk_update(future, ["principal_due", "interest_due", "status", "paid_at"])
+        audit_record(loan, action="early_repayment_quote", actor=user, data={k: str(v) for k, v in quote.items()})
+        return _repay(loan=loan, payer=party, amount=quote["total"], source=RepaymentSource.BORROWER, actor=user, now=now)
+
+
+def repayments_collect_due(*, now=None, limit: int = 500) -> int:
+    """Auto-debit: on and after each due date, take what is due from the borrower's wallet when the
+    wallet holds all of it. One effect per loan and day however often it runs."""
+    now = now or timezone.now()
+    today = business_date(now)
+    loan_ids = (
+        Installment.objects.filter(due_date__lte=today, loan__status__in=[LoanStatus.ACTIVE, LoanStatus.DEFAULTED])
+        .exclude(status=InstallmentStatus.PAID).values_list("loan_id", flat=True).distinct().order_by("loan_id")[:limit]
+    )
+    collected = 0
+    for loan_id in list(loan_ids):
+        with transaction.atomic():
+            loan = _lock(loan_id)
+            if loan.status not in (LoanStatus.ACTIVE, LoanStatus.DEFAULTED):
+                continue
+            reference = f"p2p:loan:{loan.pk}:auto:{today.isoformat()}"
+            if Repayment.objects.filter(reference=reference).exists():
+                continue
+            due = _due_now(loan, today)
+            wallet = wallet_for(loan.borrower, loan.currency)
+            if due == 0 or wallet.balance < due:
+                continue
+            _repayment_post(loan=loan, payer_wallet=wallet, amount=due, source=RepaymentSource.AUTO_DEBIT, actor=None, reference=reference, now=now)
+            collected += 1
+    return collected
+
+
+# --- overdue ----------------------------------------------------------------------------------
+
+
+def bucket_of(days: int) -> str:
+    for low, high, label in rules()["DELINQUENCY_BUCKETS"]:
+        if days >= low and (high is None or days <= high):
+            return label
+    return ""
+
+
+def overdue_sweep(*, today: datetime.date | None = None) -> dict[str, int]:
+    """The daily job: mark overdue installments, accrue penalty interest, age loans through the
+    delinquency buckets, default them after 90 days and write them off at 121. Set-based (a few
+    statements whatever the number of installments) and idempotent for a given day."""
+    today = today or business_date()
+    running = [LoanStatus.ACTIVE, LoanStatus.DEFAULTED]
+    unpaid = Installment.objects.filter(loan__status__in=running).exclude(status=InstallmentStatus.PAID)
+    with transaction.atomic():
+        marked = unpaid.filter(status=InstallmentStatus.PENDING, due_date__lt=today).update(status=InstallmentStatus.OVERDUE)
+        # penalty interest, one UPDATE per distinct "accrued up to" day (a handful), rounded down to the cent
+        rate = rules()["PENALTY_DAILY_RATE"]
+        overdue = unpaid.filter(status=InstallmentStatus.OVERDUE)
+        accrued = 0
+        bases = overdue.filter(Q(penalty_through__lt=today) | Q(penalty_through__isnull=True)).values_list("penalty_through", "due_date")
+        for through in sorted({t or d for t, d in bases.distinct().order_by()}):
+            days = (today - through).days
+            if days <= 0:
+                continue
+            base = F("principal_due") - F("principal_paid") + F("interest_due") - F("interest_paid")
+            accrued += overdue.filter(Q(penalty_through=through) | Q(penalty_through__isnull=True, due_date=through)).update(
+                penalty_due=F("penalty_due") + Floor(base * Value(rate * days * 100)) / Value(100), penalty_through=today
+            )
+        # days past due per loan, one UPDATE per distinct oldest due date
+        oldest = (
+            overdue.values("loan_id").annotate(oldest=Min("due_date")).order_by().values_list("loan_id", "oldest")
+        )
+        by_date: dict[datetime.date, list[int]] = defaultdict(list)
+        for loan_id, date in oldest:
+            by_date[date].append(loan_id)
+        for date, ids in by_date.items():
+            days = (today - date).days
+            for start in range(0, len(ids), 10000):
+                Loan.objects.filter(pk__in=ids[start:start + 10000]).update(days_past_due=days, delinquency_bucket=bucket_of(days))
+        Loan.objects.filter(status__in=running, days_past_due__gt=0).exclude(
+            Exists(Installment.objects.filter(loan=OuterRef("pk"), status=InstallmentStatus.OVERDUE))
+        ).update(days_past_due=0, delinquency_bucket="")
+    defaulted = 0
+    for loan_id in Loan.objects.filter(status=LoanStatus.ACTIVE, days_past_due__gt=rules()["DEFAULT_AFTER_DAYS"]).values_list("pk", flat=True)[: rules()["SWEEP_BATCH"]]:
+        with transaction.atomic():
+            loan = _lock(loan_id)
+            if loan.status == LoanStatus.ACTIVE:
+                loan.defaulted_at = timezone.now()
+                _transition(loan, LoanStatus.DEFAULTED, actor=None, note=f"{loan.days_past_due} days past due", fields=("defaulted_at",))
+                defaulted += 1
+    written_off = 0
+    for loan_id in Loan.objects.filter(status=LoanStatus.DEFAULTED, days_past_due__gte=rules()["WRITE_OFF_AFTER_DAYS"]).values_list("pk", flat=True)[: rules()["SWEEP_BATCH"]]:
+        with transaction.atomic():
+            loan = _lock(loan_id)
+            if loan.status == LoanStatus.DEFAULTED:
+                loan.written_off_at = timezone.now()
+                _transition(loan, LoanStatus.WRITTEN_OFF, actor=None, note=f"{loan.days_past_due} days past due", fields=("written_off_at",))
+                written_off += 1
+    return {"marked_overdue": marked, "penalised": accrued, "loans_past_due": sum(len(v) for v in by_date.values()),
+            "defaulted": defaulted, "written_off": written_off}
