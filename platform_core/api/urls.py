@@ -10,4 +10,5 @@ urlpatterns = [
     path("wallet/deposits/", views.DepositView.as_view(), name="api-deposits"),
     path("wallet/withdrawals/", views.WithdrawalView.as_view(), name="api-withdrawals"),
     path("", include("crowdfunding.api.urls")),
+    path("", include("p2p.api.urls")),
 ]

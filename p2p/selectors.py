@@ -1,0 +1,68 @@
+"""Reads of P2P lending, each filtered by who asks."""
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet, Sum
+
+from platform_core.accounts.models import User
+
+from .models import PUBLIC, Installment, InstallmentStatus, Loan, Note
+
+
+def loan_list(*, user: User | None, status: str = "", grade: str = "", mine: bool = False) -> QuerySet[Loan]:
+    """Listed and later loans for everyone; the borrower also sees its drafts; staff see all."""
+    qs = Loan.objects.select_related("borrower")
+    authenticated = user is not None and user.is_authenticated
+    own = Q(borrower_id=user.organisation_id) if authenticated and user.organisation_id else Q(pk__in=[])
+    if mine:
+        qs = qs.filter(own)
+    elif not (authenticated and (user.is_operator or user.is_regulator)):
+        qs = qs.filter(Q(status__in=list(PUBLIC)) | own)
+    if status:
+        qs = qs.filter(status=status)
+    if grade:
+        qs = qs.filter(grade=grade)
+    return qs.order_by("-created_at", "-pk")
+
+
+def loan_get(*, user: User | None, loan_id: int) -> Loan | None:
+    return loan_list(user=user).filter(pk=loan_id).first()
+
+
+def loan_schedule(*, user: User, loan: Loan) -> QuerySet[Installment] | None:
+    """The schedule is the borrower's, its note holders' and staff's business only."""
+    allowed = (
+        user.organisation_id == loan.borrower_id or user.is_operator or user.is_regulator
+        or note_list(user=user).filter(loan=loan).exists()
+    )
+    return loan.installments.order_by("number") if allowed else None
+
+
+def note_list(*, user: User) -> QuerySet[Note]:
+    own = Q(holder=user, holder_organisation__isnull=True)
+    if user.organisation_id:
+        own |= Q(holder_organisation_id=user.organisation_id)
+    return Note.objects.filter(own).select_related("loan", "loan__borrower").order_by("-pk")
+
+
+def portfolio(*, user: User) -> dict:
+    """Expected and received cash flows of the user's notes, and the overdue ones."""
+    notes = list(note_list(user=user))
+    received = {
+        "principal": sum((n.received_principal for n in notes), Decimal("0.00")),
+        "interest": sum((n.received_interest for n in notes), Decimal("0.00")),
+        "fees": sum((n.fees_paid for n in notes), Decimal("0.00")),
+    }
+    loan_ids = {n.loan_id for n in notes}
+    remaining = {
+        row["loan_id"]: row
+        for row in Installment.objects.filter(loan_id__in=loan_ids).exclude(status=InstallmentStatus.PAID).values("loan_id").annotate(
+            principal=Sum("principal_due") - Sum("principal_paid"), interest=Sum("interest_due") - Sum("interest_paid"),
+        ).order_by()
+    }
+    expected = Decimal("0.00")
+    for note in notes:
+        row = remaining.get(note.loan_id)
+        if row and note.loan.amount:
+            expected += ((row["principal"] + row["interest"]) * note.principal / note.loan.amount).quantize(Decimal("0.01"))
+    overdue = [n for n in notes if n.loan.days_past_due > 0]
+    return {"notes": notes, "received": received, "expected_remaining": expected, "overdue": overdue}
