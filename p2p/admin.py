@@ -1,0 +1,85 @@
+from django.contrib import admin, messages
+
+from platform_core.admin_base import PlatformAdmin, ReadOnlyAdmin
+from platform_core.errors import ApplicationError
+
+from . import services
+from .models import Grade, Installment, Investment, Loan, Note, Repayment, RepaymentShare
+
+
+class InstallmentInline(admin.TabularInline):
+    model = Installment
+    extra = 0
+    can_delete = False
+    fields = ["number", "due_date", "principal_due", "interest_due", "penalty_due", "principal_paid", "interest_paid", "penalty_paid", "status"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_staff
+
+
+def _approve_action(grade):
+    def action(modeladmin, request, queryset):
+        for loan in queryset:
+            try:
+                services.loan_approve(actor=request.user, loan_id=loan.pk, grade=grade)
+            except ApplicationError as exc:
+                modeladmin.message_user(request, f"Loan {loan.pk}: {exc.message}", level=messages.ERROR)
+    action.__name__ = f"approve_grade_{grade.lower()}"
+    action.short_description = f"Approve and list as grade {grade}"
+    return action
+
+
+@admin.register(Loan)
+class LoanAdmin(PlatformAdmin):
+    list_display = ["id", "borrower", "amount", "term_months", "annual_rate", "method", "grade", "status", "funded_amount",
+                    "principal_outstanding", "days_past_due", "delinquency_bucket", "created_at"]
+    list_filter = ["status", "grade", "method", "delinquency_bucket"]
+    search_fields = ["borrower__legal_name", "purpose"]
+    list_select_related = ["borrower"]
+    inlines = [InstallmentInline]
+    readonly_fields = [f.name for f in Loan._meta.fields]
+    actions = [_approve_action(grade) for grade in Grade.values] + ["reject"]
+
+    def has_change_permission(self, request, obj=None):
+        # the operator acts through the actions (services); a loan's fields are not edited by hand
+        return super().has_change_permission(request, obj) and obj is None
+
+    @admin.action(description="Reject (the SME may fix and resubmit)")
+    def reject(self, request, queryset):
+        for loan in queryset:
+            try:
+                services.loan_reject(actor=request.user, loan_id=loan.pk, reason="Rejected by the operator after review.")
+            except ApplicationError as exc:
+                self.message_user(request, f"Loan {loan.pk}: {exc.message}", level=messages.ERROR)
+
+
+@admin.register(Investment)
+class InvestmentAdmin(ReadOnlyAdmin):
+    list_display = ["id", "loan", "investor", "amount", "status", "created_at"]
+    list_select_related = ["loan", "investor"]
+    list_filter = ["status"]
+
+
+@admin.register(Note)
+class NoteAdmin(ReadOnlyAdmin):
+    list_display = ["id", "loan", "holder", "principal", "principal_outstanding", "received_principal", "received_interest", "fees_paid"]
+    list_select_related = ["loan", "holder"]
+
+
+@admin.register(Repayment)
+class RepaymentAdmin(ReadOnlyAdmin):
+    list_display = ["id", "loan", "source", "amount", "penalty_part", "interest_part", "principal_part", "service_fee", "is_compensatory", "created_at"]
+    list_filter = ["source", "is_compensatory"]
+    list_select_related = ["loan"]
+
+
+@admin.register(RepaymentShare)
+class RepaymentShareAdmin(ReadOnlyAdmin):
+    list_display = ["id", "repayment", "note", "gross", "principal", "interest", "service_fee", "net"]
