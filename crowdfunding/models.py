@@ -18,11 +18,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from platform_core.accounts.models import Organisation, PlatformEntity
-from platform_core.money import DECIMAL_PLACES, MAX_DIGITS
-
-
-def money_field(**kwargs):
-    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
+from platform_core.money import money_field
 
 
 class CampaignKind(models.TextChoices):

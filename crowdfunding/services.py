@@ -36,8 +36,8 @@ from platform_core.accounts.services import (
 )
 from platform_core.audit import audit_record, audit_trail, audit_transition
 from platform_core.errors import ApplicationError
-from platform_core.ledger.models import Account
-from platform_core.ledger.services import escrow_for, fee_changes, transaction_post, transfer, wallet_for
+from platform_core.state import transition
+from platform_core.ledger.services import escrow_for, escrow_refund, fee_changes, transaction_post, transfer, wallet_for
 from platform_core.money import ZERO, currency_check, default_currency, parse_amount, quantize
 
 from .models import (
@@ -92,15 +92,7 @@ def _lock(campaign_id: int) -> Campaign:
 
 
 def _transition(campaign: Campaign, to: str, *, actor, note: str = "", fields: tuple = ()) -> Campaign:
-    if to not in TRANSITIONS[CampaignStatus(campaign.status)]:
-        raise ApplicationError(
-            "invalid_transition", f"A {campaign.get_status_display().lower()} campaign cannot become {to}.", status=409
-        )
-    old = campaign.status
-    campaign.status = to
-    campaign.save(update_fields=["status", "updated_at", *fields])
-    audit_transition(campaign, old=old, actor=actor, note=note)
-    return campaign
+    return transition(campaign, to, transitions=TRANSITIONS, actor=actor, note=note, fields=fields)
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -472,18 +464,12 @@ def _refund_batch(campaign: Campaign, batch_size: int, *, statuses) -> int:
     )
     if not rows:
         return 0
-    per_wallet: dict[int, Decimal] = {}
-    for _, wallet_id, amount in rows:
-        per_wallet[wallet_id] = per_wallet.get(wallet_id, ZERO) + amount
-    total = sum(per_wallet.values(), ZERO)
-    wallets = {a.pk: a for a in Account.objects.filter(pk__in=per_wallet)}
-    escrow = escrow_for(campaign, campaign.currency)
-    txn = transaction_post(
-        kind="crowdfunding_refund",
-        changes=[(escrow, -total), *((wallets[pk], amount) for pk, amount in per_wallet.items())],
-        memo=f"Refund of campaign {campaign.pk}: {campaign.title}"[:300],
+    txn = escrow_refund(
+        escrow=escrow_for(campaign, campaign.currency), rows=[(wallet_id, amount) for _, wallet_id, amount in rows],
+        kind="crowdfunding_refund", memo=f"Refund of campaign {campaign.pk}: {campaign.title}",
         reference=f"crowdfunding:campaign:{campaign.pk}:refund:{rows[0][0]}-{rows[-1][0]}",
     )
+    total = sum((amount for _, _, amount in rows), ZERO)
     ids = [pk for pk, _, _ in rows]
     Pledge.objects.filter(pk__in=ids).update(status=PledgeStatus.REFUNDED, refund_transaction=txn, updated_at=timezone.now())
     campaign.refunded_amount += total

@@ -37,10 +37,11 @@ from django.utils import timezone
 
 from platform_core.accounts.models import MemberRole, Organisation, OrganisationKind, PlatformProperty, Role, User
 from platform_core.accounts.services import entity_default, entity_require_open, kyc_require_verified, party_require_money_rights
-from platform_core.audit import audit_record, audit_transition
+from platform_core.audit import audit_record
 from platform_core.errors import ApplicationError
+from platform_core.state import transition
 from platform_core.ledger.models import Account
-from platform_core.ledger.services import escrow_for, fee_changes, transaction_post, transfer, wallet_for
+from platform_core.ledger.services import escrow_for, escrow_refund, fee_changes, transaction_post, transfer, wallet_for
 from platform_core.money import ZERO, currencies, parse_amount, quantize
 
 from .models import (
@@ -95,13 +96,7 @@ def _lock(loan_id: int) -> Loan:
 
 
 def _transition(loan: Loan, to: str, *, actor, note: str = "", fields: tuple = ()) -> Loan:
-    if to not in TRANSITIONS[LoanStatus(loan.status)]:
-        raise ApplicationError("invalid_transition", f"A {loan.get_status_display().lower()} loan cannot become {to}.", status=409)
-    old = loan.status
-    loan.status = to
-    loan.save(update_fields=["status", "updated_at", *fields])
-    audit_transition(loan, old=old, actor=actor, note=note)
-    return loan
+    return transition(loan, to, transitions=TRANSITIONS, actor=actor, note=note, fields=fields)
 
 
 # --- borrowing caps ---------------------------------------------------------------------------
@@ -350,17 +345,11 @@ def _disburse_after_commit(loan_id: int) -> None:
 def _refund_investments(loan: Loan, *, reason: str) -> None:
     """Refund every committed investment of a loan in one balanced transaction (loan row locked)."""
     rows = list(Investment.objects.filter(loan=loan, status=InvestmentStatus.ACTIVE).values_list("pk", "wallet_id", "amount"))
-    if rows:
-        per_wallet: dict[int, Decimal] = defaultdict(Decimal)
-        for _, wallet_id, amount in rows:
-            per_wallet[wallet_id] += amount
-        wallets = {a.pk: a for a in Account.objects.filter(pk__in=per_wallet)}
-        total = sum(per_wallet.values(), ZERO)
-        transaction_post(
-            kind="p2p_refund", changes=[(escrow_for(loan, loan.currency), -total), *((wallets[pk], amt) for pk, amt in per_wallet.items())],
-            memo=f"Loan {loan.pk} {reason}: investments refunded", reference=f"p2p:loan:{loan.pk}:refund",
-        )
-        Investment.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(status=InvestmentStatus.REFUNDED)
+    escrow_refund(
+        escrow=escrow_for(loan, loan.currency), rows=[(wallet_id, amount) for _, wallet_id, amount in rows], kind="p2p_refund",
+        memo=f"Loan {loan.pk} {reason}: investments refunded", reference=f"p2p:loan:{loan.pk}:refund",
+    )
+    Investment.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(status=InvestmentStatus.REFUNDED)
     loan.closed_at = timezone.now()
     loan.save(update_fields=["closed_at", "updated_at"])
 

@@ -69,3 +69,10 @@ def parse_amount(raw, *, currency: str | None = None, field: str = "amount", all
             "amount_too_precise", f"{currency} amounts have at most {places} decimal places.", field=field
         )
     return quantize(amount, currency)
+
+
+def money_field(**kwargs):
+    """The one shape of a stored amount: DecimalField(max_digits=20, decimal_places=2)."""
+    from django.db import models
+
+    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)

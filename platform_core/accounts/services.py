@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 
 from platform_core.audit import audit_transition
 from platform_core.errors import ApplicationError
+from platform_core.state import transition
 
 from .kyc import kyc_provider
 from .models import (
@@ -208,12 +209,4 @@ def entity_transition(*, entity: PlatformEntity, to: str, actor: User, note: str
         raise ApplicationError("permission_denied", "Only operators change a platform entity's licence.")
     with transaction.atomic():
         locked = PlatformEntity.objects.select_for_update().get(pk=entity.pk)
-        if to not in LICENCE_TRANSITIONS[LicenceStatus(locked.licence_status)]:
-            raise ApplicationError(
-                "invalid_transition", f"A {locked.licence_status} entity cannot become {to}.", status=409
-            )
-        old = locked.licence_status
-        locked.licence_status = to
-        locked.save(update_fields=["licence_status"])
-        audit_transition(locked, field="licence_status", old=old, actor=actor, note=note)
-    return locked
+        return transition(locked, to, transitions=LICENCE_TRANSITIONS, actor=actor, field="licence_status", note=note)

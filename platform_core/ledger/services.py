@@ -18,8 +18,9 @@ from django.db.models import Sum
 
 from platform_core.accounts.models import Organisation, User
 from platform_core.accounts.services import kyc_require_verified, party_of, party_require_money_rights
-from platform_core.audit import audit_record, audit_transition
+from platform_core.audit import audit_record
 from platform_core.errors import ApplicationError
+from platform_core.state import transition
 from platform_core.money import ZERO, currency_check, default_currency, parse_amount, quantize
 
 from .gateway import payment_gateway
@@ -159,54 +160,62 @@ def fee_changes(*, source: Account, amount: Decimal) -> list[tuple[Account, Deci
     ]
 
 
+def escrow_refund(*, escrow: Account, rows: Iterable[tuple[int, Decimal]], kind: str, memo: str, reference: str) -> Transaction | None:
+    """Pay (wallet account id, amount) rows out of an escrow in ONE balanced transaction: one leg
+    per wallet (amounts of the same wallet added up) and one escrow leg. None when there is nothing."""
+    per_wallet: dict[int, Decimal] = defaultdict(Decimal)
+    for wallet_id, amount in rows:
+        per_wallet[wallet_id] += amount
+    if not per_wallet:
+        return None
+    wallets = {a.pk: a for a in Account.objects.filter(pk__in=per_wallet)}
+    total = sum(per_wallet.values(), ZERO)
+    return transaction_post(
+        kind=kind, changes=[(escrow, -total), *((wallets[pk], amount) for pk, amount in per_wallet.items())], memo=memo[:300],
+        reference=reference,
+    )
+
+
 # --- deposits and withdrawals -----------------------------------------------------------------
 
 
 def _payment_set_status(payment: Payment, status: str, *, actor, reason: str = "") -> None:
-    old = payment.status
-    if status not in PAYMENT_TRANSITIONS[old]:
-        raise ApplicationError("invalid_transition", f"A {old} payment cannot become {status}.", status=409)
-    payment.status = status
     payment.failure_reason = reason[:300]
-    payment.save(update_fields=["status", "failure_reason", "gateway_reference", "updated_at"])
-    audit_transition(payment, old=old, actor=actor, note=reason)
+    transition(payment, status, transitions=PAYMENT_TRANSITIONS, actor=actor, note=reason, fields=("failure_reason", "gateway_reference"))
+
+
+def _payment_create(*, user: User, amount, currency: str | None, direction: str) -> Payment:
+    """Check the amount, the user's right to move its party's money and the party's KYC; record the
+    payment (and, for a withdrawal, reserve the money: wallet -> payouts in flight)."""
+    currency = currency_check(currency or default_currency())
+    amount = parse_amount(amount, currency=currency)
+    party = party_require_money_rights(user)
+    kyc_require_verified(party)
+    wallet = wallet_for(party, currency)
+    with transaction.atomic():
+        payment = Payment.objects.create(
+            direction=direction, wallet=wallet, amount=amount, currency=currency, gateway=payment_gateway().name, created_by=user
+        )
+        if direction == PaymentDirection.WITHDRAWAL:
+            transfer(
+                source=wallet, destination=system_account(AccountPurpose.PAYOUTS_PENDING, currency), amount=amount,
+                kind="withdrawal_reserve", memo=f"Withdrawal {payment.pk}", actor=user, reference=f"payment:{payment.pk}:reserve",
+            )
+        audit_record(payment, action="created", actor=user, to_value=payment.status)
+    return payment
 
 
 def deposit_create(*, user: User, amount, currency: str | None = None) -> Payment:
     """Collect money through the gateway into the acting party's wallet."""
-    currency = currency_check(currency or default_currency())
-    amount = parse_amount(amount, currency=currency)
-    party = party_require_money_rights(user)
-    kyc_require_verified(party)
-    wallet = wallet_for(party, currency)
-    gateway = payment_gateway()
-    with transaction.atomic():
-        payment = Payment.objects.create(
-            direction=PaymentDirection.DEPOSIT, wallet=wallet, amount=amount, currency=currency, gateway=gateway.name, created_by=user
-        )
-        audit_record(payment, action="created", actor=user, to_value=payment.status)
-    result = gateway.collect(payment)
+    payment = _payment_create(user=user, amount=amount, currency=currency, direction=PaymentDirection.DEPOSIT)
+    result = payment_gateway().collect(payment)
     return payment_settle(payment_id=payment.pk, succeeded=result.succeeded, gateway_reference=result.reference, reason=result.reason)
 
 
 def withdrawal_create(*, user: User, amount, currency: str | None = None) -> Payment:
-    """Reserve the amount (wallet -> payouts in flight) and ask the gateway to pay it out."""
-    currency = currency_check(currency or default_currency())
-    amount = parse_amount(amount, currency=currency)
-    party = party_require_money_rights(user)
-    kyc_require_verified(party)
-    wallet = wallet_for(party, currency)
-    gateway = payment_gateway()
-    with transaction.atomic():
-        payment = Payment.objects.create(
-            direction=PaymentDirection.WITHDRAWAL, wallet=wallet, amount=amount, currency=currency, gateway=gateway.name, created_by=user
-        )
-        transfer(
-            source=wallet, destination=system_account(AccountPurpose.PAYOUTS_PENDING, currency), amount=amount,
-            kind="withdrawal_reserve", memo=f"Withdrawal {payment.pk}", actor=user, reference=f"payment:{payment.pk}:reserve",
-        )
-        audit_record(payment, action="created", actor=user, to_value=payment.status)
-    result = gateway.payout(payment)
+    """Reserve the amount and ask the gateway to pay it out."""
+    payment = _payment_create(user=user, amount=amount, currency=currency, direction=PaymentDirection.WITHDRAWAL)
+    result = payment_gateway().payout(payment)
     return payment_settle(payment_id=payment.pk, succeeded=result.succeeded, gateway_reference=result.reference, reason=result.reason)
 
 
@@ -252,6 +261,6 @@ def client_money_total(currency: str) -> Decimal:
 
 
 __all__ = [
-    "system_account", "wallet_for", "escrow_for", "transaction_post", "transfer", "fee_changes",
+    "system_account", "wallet_for", "escrow_for", "transaction_post", "transfer", "fee_changes", "escrow_refund",
     "deposit_create", "withdrawal_create", "payment_settle", "wallet_of_user", "client_money_total", "side_of",
 ]
