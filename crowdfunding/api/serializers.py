@@ -1,6 +1,8 @@
 """Shapes of the crowdfunding API. Input serializers only parse; services decide."""
 import json
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crowdfunding.models import Campaign, CampaignUpdate, EquityTerms, Pledge, RewardTier
@@ -41,6 +43,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         return EquityTermsSerializer(terms).data if terms else None
 
 
+@extend_schema_field(OpenApiTypes.OBJECT)
 class _JsonField(serializers.Field):
     """Accepts a JSON value, or a string holding JSON (multipart uploads)."""
 
@@ -83,7 +86,7 @@ class CampaignWriteSerializer(serializers.Serializer):
         return value
 
 
-class ReasonSerializer(serializers.Serializer):
+class CampaignReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 

@@ -18,7 +18,7 @@ from .serializers import (
     CampaignWriteSerializer,
     PledgeCreateSerializer,
     PledgeSerializer,
-    ReasonSerializer,
+    CampaignReasonSerializer,
     UpdateCreateSerializer,
     UpdateSerializer,
 )
@@ -104,11 +104,11 @@ CampaignSubmitView = _action_view(lambda user, pk: services.campaign_submit(user
 CampaignApproveView = _action_view(lambda user, pk: services.campaign_approve(actor=user, campaign_id=pk), doc="Operators: in review -> live.")
 CampaignRejectView = _action_view(
     lambda user, pk, reason: services.campaign_reject(actor=user, campaign_id=pk, reason=reason),
-    request_serializer=ReasonSerializer, doc="Operators: in review -> rejected, with a reason.",
+    request_serializer=CampaignReasonSerializer, doc="Operators: in review -> rejected, with a reason.",
 )
 CampaignCancelView = _action_view(
     lambda user, pk, reason: services.campaign_cancel(user=user, campaign_id=pk, reason=reason),
-    request_serializer=ReasonSerializer, doc="The SME cancels a live campaign; every pledge is refunded.",
+    request_serializer=CampaignReasonSerializer, doc="The SME cancels a live campaign; every pledge is refunded.",
 )
 
 

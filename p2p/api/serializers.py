@@ -33,15 +33,15 @@ class ApproveSerializer(serializers.Serializer):
     grade = serializers.CharField(max_length=1)
 
 
-class ReasonSerializer(serializers.Serializer):
+class LoanReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class AmountSerializer(serializers.Serializer):
+class InvestmentAmountSerializer(serializers.Serializer):
     amount = serializers.CharField(max_length=40)
 
 
-class OptionalAmountSerializer(serializers.Serializer):
+class RepaymentAmountSerializer(serializers.Serializer):
     amount = serializers.CharField(max_length=40, required=False, allow_null=True, allow_blank=True, default=None)
 
 

@@ -12,14 +12,14 @@ from platform_core.api.views import IDEMPOTENCY_HEADER
 from platform_core.errors import ApplicationError
 
 from .serializers import (
-    AmountSerializer,
+    InvestmentAmountSerializer,
     ApproveSerializer,
     InstallmentSerializer,
     LoanSerializer,
     LoanWriteSerializer,
     NoteSerializer,
-    OptionalAmountSerializer,
-    ReasonSerializer,
+    RepaymentAmountSerializer,
+    LoanReasonSerializer,
     RepaymentSerializer,
 )
 
@@ -86,16 +86,16 @@ def _action(call, request_serializer=None, doc=""):
 LoanSubmitView = _action(lambda user, pk: services.loan_submit(user=user, loan_id=pk), doc="Draft -> in review (checks the borrowing cap).")
 LoanApproveView = _action(lambda user, pk, grade: services.loan_approve(actor=user, loan_id=pk, grade=grade), ApproveSerializer,
                           "Operators: grade the loan and list it.")
-LoanRejectView = _action(lambda user, pk, reason: services.loan_reject(actor=user, loan_id=pk, reason=reason), ReasonSerializer,
+LoanRejectView = _action(lambda user, pk, reason: services.loan_reject(actor=user, loan_id=pk, reason=reason), LoanReasonSerializer,
                          "Operators: reject with a reason.")
 LoanWithdrawView = _action(lambda user, pk: services.loan_withdraw(user=user, loan_id=pk), doc="The borrower withdraws its listing; investments are refunded.")
 
 
 class LoanInvestView(APIView):
-    @extend_schema(request=AmountSerializer, responses={201: dict}, parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(request=InvestmentAmountSerializer, responses={201: dict}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request, pk):
         def run():
-            investment = services.investment_create(user=request.user, loan_id=pk, **_parsed(AmountSerializer, request))
+            investment = services.investment_create(user=request.user, loan_id=pk, **_parsed(InvestmentAmountSerializer, request))
             return Response({"id": investment.pk, "loan": pk, "amount": str(investment.amount), "status": investment.status},
                             status=status.HTTP_201_CREATED)
 
@@ -113,11 +113,11 @@ class LoanScheduleView(APIView):
 
 
 class LoanRepayView(APIView):
-    @extend_schema(request=OptionalAmountSerializer, responses={201: RepaymentSerializer}, parameters=[IDEMPOTENCY_HEADER],
+    @extend_schema(request=RepaymentAmountSerializer, responses={201: RepaymentSerializer}, parameters=[IDEMPOTENCY_HEADER],
                    description="Repay from the borrower's wallet; without an amount, what is due now.")
     def post(self, request, pk):
         def run():
-            repayment = services.repayment_make(user=request.user, loan_id=pk, amount=_parsed(OptionalAmountSerializer, request)["amount"])
+            repayment = services.repayment_make(user=request.user, loan_id=pk, amount=_parsed(RepaymentAmountSerializer, request)["amount"])
             return Response(RepaymentSerializer(repayment).data, status=status.HTTP_201_CREATED)
 
         return idempotent_response(request, run)
@@ -133,11 +133,11 @@ class LoanPayoffView(APIView):
 
 
 class LoanGuarantorPaymentView(APIView):
-    @extend_schema(request=OptionalAmountSerializer, responses={201: RepaymentSerializer}, parameters=[IDEMPOTENCY_HEADER],
+    @extend_schema(request=RepaymentAmountSerializer, responses={201: RepaymentSerializer}, parameters=[IDEMPOTENCY_HEADER],
                    description="A third party pays for the borrower (a compensatory payment).")
     def post(self, request, pk):
         def run():
-            repayment = services.guarantor_pay(user=request.user, loan_id=pk, amount=_parsed(OptionalAmountSerializer, request)["amount"])
+            repayment = services.guarantor_pay(user=request.user, loan_id=pk, amount=_parsed(RepaymentAmountSerializer, request)["amount"])
             return Response(RepaymentSerializer(repayment).data, status=status.HTTP_201_CREATED)
 
         return idempotent_response(request, run)
