@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from platform_core.accounts.models import Organisation, PlatformEntity
-from platform_core.money import money_field
+from platform_core.money import money_field, sums_to
 
 
 class RepaymentMethod(models.TextChoices):
@@ -243,7 +243,7 @@ class Repayment(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="repayment_amount_positive"),
             models.CheckConstraint(
-                condition=Q(amount=F("penalty_part") + F("fee_part") + F("interest_part") + F("principal_part")),
+                condition=sums_to(F("amount"), F("penalty_part") + F("fee_part") + F("interest_part") + F("principal_part")),
                 name="repayment_allocation_adds_up",
             ),
         ]
@@ -264,6 +264,6 @@ class RepaymentShare(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=Q(gross=F("principal") + F("interest")), name="share_parts_add_up"),
-            models.CheckConstraint(condition=Q(net=F("gross") - F("service_fee")), name="share_net_is_gross_less_fee"),
+            models.CheckConstraint(condition=sums_to(F("gross"), F("principal") + F("interest")), name="share_parts_add_up"),
+            models.CheckConstraint(condition=sums_to(F("net"), F("gross") - F("service_fee")), name="share_net_is_gross_less_fee"),
         ]

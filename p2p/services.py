@@ -311,7 +311,7 @@ def investment_create(*, user: User, loan_id: int, amount, now=None) -> Investme
     if amount < minimum and amount != remaining:
         raise ApplicationError("below_minimum_investment", f"The minimum investment is {minimum} (or exactly what is left, {remaining}).", field="amount")
     with transaction.atomic():
-        type(party).objects.select_for_update().filter(pk=party.pk).first()  # one investor's investments in turn
+        party._meta.model.objects.select_for_update().filter(pk=party.pk).first()  # one investor's investments in turn
         new_investor = not _held_by(party, loan.pk).exists()
         updated = Loan.objects.filter(
             pk=loan.pk, status=LoanStatus.LISTED, funding_deadline__gt=now, funded_amount__lte=F("amount") - amount

@@ -76,3 +76,13 @@ def money_field(**kwargs):
     from django.db import models
 
     return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
+
+
+def sums_to(left, right):
+    """A CheckConstraint condition "left == right" for amounts built by arithmetic. Exact on
+    PostgreSQL (numeric); on SQLite, which computes with binary floats, equal to the half cent."""
+    from django.db.models import Value
+    from django.db.models.functions import Abs
+    from django.db.models.lookups import LessThan
+
+    return LessThan(Abs(left - right), Value(Decimal("0.005")))

@@ -17,6 +17,7 @@ urlpatterns = [
     path("wallet/deposit/", web_views.wallet_payment, {"direction": "deposit"}, name="wallet-deposit"),
     path("wallet/withdraw/", web_views.wallet_payment, {"direction": "withdraw"}, name="wallet-withdraw"),
     path("campaigns/", include("crowdfunding.urls")),
+    path("loans/", include("p2p.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("platform_core.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -25,3 +26,6 @@ urlpatterns = [
 
 if settings.DEBUG:  # uploaded cover images in the demo; production serves MEDIA_ROOT from the proxy
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler404 = "platform_core.api.errors.api_aware_404"
+handler500 = "platform_core.api.errors.api_aware_500"

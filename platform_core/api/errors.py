@@ -43,3 +43,22 @@ def exception_handler(exc, context):
         code = getattr(exc, "default_code", "error")
     response.data = error_body(code, str(detail))
     return response
+
+
+def api_aware_404(request, exception):
+    """Django's 404 handler: the API's error shape under /api/, the HTML page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", "No such resource."), status=404)
+    return page_not_found(request, exception)
+
+
+def api_aware_500(request):
+    from django.http import JsonResponse
+    from django.views.defaults import server_error
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("server_error", "Something went wrong on our side. Try again."), status=500)
+    return server_error(request)

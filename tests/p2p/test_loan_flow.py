@@ -229,3 +229,17 @@ def test_disbursement_twice_has_one_effect(fund):
     assert services.loan_disburse(loan_id=loan.pk) is None
     assert loan.installments.count() == 4 and loan.notes.count() == 3
     assert ledger.wallet_for(loan.borrower).balance == Decimal("11760.00")
+
+
+def test_the_database_refuses_a_share_whose_parts_do_not_add_up(fund):
+    from django.db import IntegrityError, transaction
+
+    loan, _ = _disbursed(fund)
+    repayment = services.repayment_make(user=loan.created_by, loan_id=loan.pk, amount="1585.19")
+    share = repayment.shares.first()
+    with pytest.raises(IntegrityError, match="share_net_is_gross_less_fee"):
+        with transaction.atomic():
+            RepaymentShare.objects.filter(pk=share.pk).update(net=share.net + Decimal("0.01"))
+    with pytest.raises(IntegrityError, match="share_parts_add_up"):
+        with transaction.atomic():
+            RepaymentShare.objects.filter(pk=share.pk).update(principal=share.principal + Decimal("0.01"))
