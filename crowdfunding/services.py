@@ -36,6 +36,7 @@ from platform_core.accounts.services import (
 )
 from platform_core.audit import audit_record, audit_trail, audit_transition
 from platform_core.errors import ApplicationError
+from platform_core.ledger.models import Account
 from platform_core.state import transition
 from platform_core.ledger.services import escrow_for, escrow_refund, fee_changes, transaction_post, transfer, wallet_for
 from platform_core.money import ZERO, currency_check, default_currency, parse_amount, quantize
@@ -433,7 +434,7 @@ def campaign_settle(*, campaign_id: int, batch_size: int | None = None, max_batc
     """Empty the escrow of a closed campaign. Returns True once settled. Safe to run twice or
     concurrently (each batch locks the campaign row and commits with its pledges' new status)."""
     batch_size = batch_size or rules()["SETTLEMENT_BATCH_SIZE"]
-    batches = 0
+    batches, escrow = 0, None
     while max_batches is None or batches < max_batches:
         batches += 1
         with transaction.atomic():
@@ -442,14 +443,14 @@ def campaign_settle(*, campaign_id: int, batch_size: int | None = None, max_batc
                 return False
             if campaign.status not in SETTLING:
                 return campaign.status == CampaignStatus.SETTLED
+            escrow = escrow or escrow_for(campaign, campaign.currency)
+            # on success, commitments still on hold were not reconfirmed: refund them, then pay out
+            refunding = (PledgeStatus.ON_HOLD,) if campaign.status == CampaignStatus.SUCCEEDED else (PledgeStatus.ON_HOLD, PledgeStatus.ACTIVE)
+            if any(_refund_batch(campaign, escrow, batch_size, status=status) for status in refunding):
+                continue
             if campaign.status == CampaignStatus.SUCCEEDED:
-                # commitments still on hold at success were not reconfirmed: refund them first
-                if _refund_batch(campaign, batch_size, statuses=(PledgeStatus.ON_HOLD,)):
-                    continue
                 _payout(campaign)
                 return True
-            if _refund_batch(campaign, batch_size, statuses=HELD):
-                continue
             campaign.settled_at = timezone.now()
             _transition(campaign, CampaignStatus.SETTLED, actor=None, note="every pledge refunded", fields=("settled_at",))
             _notify_after_commit(campaign.pk)
@@ -457,25 +458,27 @@ def campaign_settle(*, campaign_id: int, batch_size: int | None = None, max_batc
     return False
 
 
-def _refund_batch(campaign: Campaign, batch_size: int, *, statuses) -> int:
-    """Refund the next batch of pledges in one balanced transaction. Returns how many."""
+def _refund_batch(campaign: Campaign, escrow: Account, batch_size: int, *, status: str) -> int:
+    """Refund the next batch of pledges of one status in one balanced transaction (the campaign row
+    locked by the caller). One status at a time, so the (campaign, status, id) index serves the
+    batches in order. Returns how many."""
     rows = list(
-        Pledge.objects.filter(campaign=campaign, status__in=statuses).order_by("pk").values_list("pk", "wallet_id", "amount")[:batch_size]
+        Pledge.objects.filter(campaign=campaign, status=status).order_by("pk").values_list("pk", "wallet_id", "amount")[:batch_size]
     )
     if not rows:
         return 0
+    first, last = rows[0][0], rows[-1][0]
     txn = escrow_refund(
-        escrow=escrow_for(campaign, campaign.currency), rows=[(wallet_id, amount) for _, wallet_id, amount in rows],
-        kind="crowdfunding_refund", memo=f"Refund of campaign {campaign.pk}: {campaign.title}",
-        reference=f"crowdfunding:campaign:{campaign.pk}:refund:{rows[0][0]}-{rows[-1][0]}",
+        escrow=escrow, rows=[(wallet_id, amount) for _, wallet_id, amount in rows], kind="crowdfunding_refund",
+        memo=f"Refund of campaign {campaign.pk}: {campaign.title}", reference=f"crowdfunding:campaign:{campaign.pk}:refund:{first}-{last}",
     )
-    total = sum((amount for _, _, amount in rows), ZERO)
-    ids = [pk for pk, _, _ in rows]
-    Pledge.objects.filter(pk__in=ids).update(status=PledgeStatus.REFUNDED, refund_transaction=txn, updated_at=timezone.now())
-    campaign.refunded_amount += total
-    campaign.refunded_count += len(ids)
+    refunded = Pledge.objects.filter(campaign=campaign, status=status, pk__gte=first, pk__lte=last).update(
+        status=PledgeStatus.REFUNDED, refund_transaction=txn, updated_at=timezone.now()
+    )
+    campaign.refunded_amount += sum((amount for _, _, amount in rows), ZERO)
+    campaign.refunded_count += refunded
     campaign.save(update_fields=["refunded_amount", "refunded_count", "updated_at"])
-    return len(ids)
+    return refunded
 
 
 def _payout(campaign: Campaign) -> None:
@@ -642,6 +645,7 @@ def pledge_create(*, user: User, campaign_id: int, amount, tier_id: int | None =
             )
         shares = int(shares_exact)
 
+    wallet, escrow = wallet_for(party, campaign.currency), escrow_for(campaign, campaign.currency)
     with transaction.atomic():
         _party_lock(party)  # serialises one backer's pledges: investor count, 12-month limit
         if campaign.is_equity and not isinstance(party, Organisation):
@@ -655,6 +659,17 @@ def pledge_create(*, user: User, campaign_id: int, amount, tier_id: int | None =
                         field="amount",
                     )
         new_investor = not _held_pledges_of(party, campaign.pk).exists()
+        pledge = Pledge.objects.create(
+            campaign=campaign, backer=user, backer_organisation=party if isinstance(party, Organisation) else None,
+            wallet=wallet, tier=tier, amount=amount, currency=campaign.currency, shares=shares,
+        )
+        audit_record(pledge, action="created", actor=user, to_value=pledge.status, data={"amount": str(amount)})
+        transfer(
+            source=wallet, destination=escrow, amount=amount, kind="crowdfunding_pledge",
+            memo=f"Pledge {pledge.pk} to {campaign.title}"[:300], actor=user, reference=f"crowdfunding:pledge:{pledge.pk}:in",
+        )
+        # The hot rows come last, so they stay locked only until the commit: the escrow (locked at
+        # the end of the transfer), then the tier and the campaign (conditional UPDATEs).
         counters = {"raised_amount": F("raised_amount") + amount, "pledge_count": F("pledge_count") + 1, "updated_at": now}
         guard = Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.LIVE, deadline__gt=now).filter(
             Q(maximum_amount__isnull=True) | Q(maximum_amount__gte=F("raised_amount") + amount)
@@ -671,16 +686,6 @@ def pledge_create(*, user: User, campaign_id: int, amount, tier_id: int | None =
             ).update(claimed=F("claimed") + 1)
             if taken != 1:
                 raise ApplicationError("tier_sold_out", f"The reward \"{tier.title}\" is sold out.", field="tier", status=409)
-        wallet = wallet_for(party, campaign.currency)
-        pledge = Pledge.objects.create(
-            campaign=campaign, backer=user, backer_organisation=party if isinstance(party, Organisation) else None,
-            wallet=wallet, tier=tier, amount=amount, currency=campaign.currency, shares=shares,
-        )
-        transfer(
-            source=wallet, destination=escrow_for(campaign, campaign.currency), amount=amount, kind="crowdfunding_pledge",
-            memo=f"Pledge {pledge.pk} to {campaign.title}"[:300], actor=user, reference=f"crowdfunding:pledge:{pledge.pk}:in",
-        )
-        audit_record(pledge, action="created", actor=user, to_value=pledge.status, data={"amount": str(amount)})
     return pledge
 
 

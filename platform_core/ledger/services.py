@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
 from platform_core.accounts.models import Organisation, User
@@ -86,37 +86,54 @@ def escrow_for(subject, currency: str | None = None) -> Account:
 def transaction_post(
     *,
     kind: str,
-    changes: Iterable[tuple[Account, Decimal]],
+    changes: Iterable[tuple[Account | int, Decimal]],
     memo: str = "",
     actor: User | None = None,
     reference: str | None = None,
 ) -> Transaction:
-    """Post one balanced transaction. `changes` are (account, change of its natural balance).
+    """Post one balanced transaction. `changes` are (account or account id, change of its natural
+    balance). Each account's side and currency are read from its row.
 
     Raises ApplicationError("insufficient_funds") when an account would go below zero, and
     ValueError for a programming error (unbalanced, zero or unrounded amounts).
+
+    Order of work, so that accounts stay locked as briefly as possible: read the accounts, write the
+    transaction and its legs, and only then lock the accounts (SELECT ... FOR UPDATE in primary-key
+    order, so concurrent postings cannot deadlock), check that none goes below zero, and update the
+    balances in one statement. A handful of statements whatever the number of legs.
     """
-    changes = [(account, Decimal(delta)) for account, delta in changes]
+    changes = [(account if isinstance(account, int) else account.pk, account, Decimal(delta)) for account, delta in changes]
     if len(changes) < 2:
         raise ValueError("A transaction has at least two legs.")
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    for account, delta in changes:
-        if delta == 0 or delta != quantize(delta, account.currency):
-            raise ValueError(f"Leg amount {delta} is zero or not rounded to the minor unit of {account.currency}.")
-        totals[account.currency] += delta * account.side
-    if any(total != 0 for total in totals.values()):
-        raise ValueError(f"Unbalanced transaction: {dict(totals)}")
-
+    ids = sorted({pk for pk, _, _ in changes})
     with transaction.atomic():
-        ids = sorted({account.pk for account, _ in changes})
-        locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
         if reference:
             existing = Transaction.objects.filter(reference=reference).first()
             if existing is not None:
                 return existing
+        accounts = {a.pk: a for a in Account.objects.filter(pk__in=ids).only("pk", "purpose", "currency")}
+        totals: dict[str, Decimal] = defaultdict(Decimal)
         net: dict[int, Decimal] = defaultdict(Decimal)
-        for account, delta in changes:
-            net[account.pk] += delta
+        for pk, _, delta in changes:
+            account = accounts[pk]
+            if delta == 0 or delta != quantize(delta, account.currency):
+                raise ValueError(f"Leg amount {delta} is zero or not rounded to the minor unit of {account.currency}.")
+            totals[account.currency] += delta * account.side
+            net[pk] += delta
+        if any(total != 0 for total in totals.values()):
+            raise ValueError(f"Unbalanced transaction: {dict(totals)}")
+        try:
+            with transaction.atomic():
+                txn = Transaction.objects.create(kind=kind, memo=memo[:300], reference=reference or None, created_by=actor)
+        except IntegrityError:
+            if reference:  # posted concurrently under the same reference: one effect
+                return Transaction.objects.get(reference=reference)
+            raise
+        Leg.objects.bulk_create(
+            [Leg(transaction=txn, account_id=pk, amount=delta * accounts[pk].side, currency=accounts[pk].currency) for pk, _, delta in changes],
+            batch_size=5000,
+        )
+        locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
         for pk, delta in net.items():
             account = locked[pk]
             if not account.allow_negative and account.balance + delta < 0:
@@ -125,22 +142,25 @@ def transaction_post(
                     f"Insufficient funds: {account.name} holds {account.balance} {account.currency}.",
                     field="amount",
                 )
-        try:
-            with transaction.atomic():
-                txn = Transaction.objects.create(kind=kind, memo=memo[:300], reference=reference or None, created_by=actor)
-        except IntegrityError:
-            if reference:
-                return Transaction.objects.get(reference=reference)
-            raise
-        Leg.objects.bulk_create(
-            [Leg(transaction=txn, account_id=account.pk, amount=delta * account.side, currency=account.currency) for account, delta in changes]
-        )
-        for pk, delta in net.items():
-            locked[pk].balance += delta
-        Account.objects.bulk_update([locked[pk] for pk in net], ["balance"], batch_size=1000)
-    for account, _ in changes:  # keep callers' instances current
-        account.balance = locked[account.pk].balance
+            account.balance += delta
+        _balances_save([locked[pk] for pk in net])
+    for pk, account, _ in changes:  # keep callers' instances current
+        if not isinstance(account, int):
+            account.balance = locked[pk].balance
     return txn
+
+
+def _balances_save(accounts: list[Account]) -> None:
+    """Write the new balances of locked accounts: one UPDATE ... FROM unnest() on PostgreSQL."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE ledger_account AS a SET balance = v.balance FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, balance) "
+                "WHERE a.id = v.id",
+                [[a.pk for a in accounts], [a.balance for a in accounts]],
+            )
+    else:
+        Account.objects.bulk_update(accounts, ["balance"], batch_size=1000)
 
 
 def transfer(*, source: Account, destination: Account, amount: Decimal, kind: str, memo: str = "", actor=None, reference=None) -> Transaction:
@@ -168,12 +188,8 @@ def escrow_refund(*, escrow: Account, rows: Iterable[tuple[int, Decimal]], kind:
         per_wallet[wallet_id] += amount
     if not per_wallet:
         return None
-    wallets = {a.pk: a for a in Account.objects.filter(pk__in=per_wallet)}
     total = sum(per_wallet.values(), ZERO)
-    return transaction_post(
-        kind=kind, changes=[(escrow, -total), *((wallets[pk], amount) for pk, amount in per_wallet.items())], memo=memo[:300],
-        reference=reference,
-    )
+    return transaction_post(kind=kind, changes=[(escrow, -total), *per_wallet.items()], memo=memo[:300], reference=reference)
 
 
 # --- deposits and withdrawals -----------------------------------------------------------------
