@@ -38,7 +38,15 @@ from platform_core.audit import audit_record, audit_trail, audit_transition
 from platform_core.errors import ApplicationError
 from platform_core.ledger.models import Account
 from platform_core.state import transition
-from platform_core.ledger.services import escrow_for, escrow_refund, fee_changes, transaction_post, transfer, wallet_for
+from platform_core.ledger.services import (
+    escrow_for,
+    escrow_refund,
+    fee_changes,
+    transaction_post,
+    transfer,
+    wallet_and_escrow,
+    wallet_for,
+)
 from platform_core.money import ZERO, currency_check, default_currency, parse_amount, quantize
 
 from .models import (
@@ -585,7 +593,7 @@ def equity_invested_12_months(user: User, now) -> Decimal:
 
 def _party_lock(party):
     # `_meta.model`, not type(): the web passes request.user, a SimpleLazyObject around the User.
-    party._meta.model.objects.select_for_update().filter(pk=party.pk).first()
+    list(party._meta.model.objects.select_for_update().filter(pk=party.pk).values_list("pk"))
 
 
 def _held_pledges_of(party, campaign_id: int):
@@ -645,7 +653,7 @@ def pledge_create(*, user: User, campaign_id: int, amount, tier_id: int | None =
             )
         shares = int(shares_exact)
 
-    wallet, escrow = wallet_for(party, campaign.currency), escrow_for(campaign, campaign.currency)
+    wallet, escrow = wallet_and_escrow(party, campaign, campaign.currency)
     with transaction.atomic():
         _party_lock(party)  # serialises one backer's pledges: investor count, 12-month limit
         if campaign.is_equity and not isinstance(party, Organisation):
@@ -664,9 +672,9 @@ def pledge_create(*, user: User, campaign_id: int, amount, tier_id: int | None =
             wallet=wallet, tier=tier, amount=amount, currency=campaign.currency, shares=shares,
         )
         audit_record(pledge, action="created", actor=user, to_value=pledge.status, data={"amount": str(amount)})
-        transfer(
-            source=wallet, destination=escrow, amount=amount, kind="crowdfunding_pledge",
-            memo=f"Pledge {pledge.pk} to {campaign.title}"[:300], actor=user, reference=f"crowdfunding:pledge:{pledge.pk}:in",
+        transaction_post(
+            kind="crowdfunding_pledge", changes=[(wallet, -amount), (escrow, amount)], memo=f"Pledge {pledge.pk} to {campaign.title}",
+            actor=user, reference=f"crowdfunding:pledge:{pledge.pk}:in", reference_is_new=True, savepoint=False,
         )
         # The hot rows come last, so they stay locked only until the commit: the escrow (locked at
         # the end of the transfer), then the tier and the campaign (conditional UPDATEs).

@@ -13,12 +13,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from platform_core.accounts.models import Organisation, User
 from platform_core.accounts.services import kyc_require_verified, party_of, party_require_money_rights
 from platform_core.audit import audit_record
+from platform_core.db import rows_update
 from platform_core.errors import ApplicationError
 from platform_core.state import transition
 from platform_core.money import ZERO, currency_check, default_currency, parse_amount, quantize
@@ -61,21 +62,33 @@ def system_account(purpose: str, currency: str | None = None) -> Account:
 
 def wallet_for(party: User | Organisation, currency: str | None = None) -> Account:
     currency = currency_check(currency or default_currency())
-    if isinstance(party, Organisation):
-        owner, label = {"owner_organisation": party}, f"organisation:{party.pk}"
-    else:
-        owner, label = {"owner_user": party}, f"user:{party.pk}"
+    owner = {"owner_organisation": party} if isinstance(party, Organisation) else {"owner_user": party}
     return _account_get_or_create(
-        key=f"wallet:{label}:{currency}", name=f"Wallet of {party}", purpose=AccountPurpose.WALLET, currency=currency, **owner
+        key=_wallet_key(party, currency), name=f"Wallet of {party}", purpose=AccountPurpose.WALLET, currency=currency, **owner
     )
+
+
+def _wallet_key(party: User | Organisation, currency: str) -> str:
+    label = f"organisation:{party.pk}" if isinstance(party, Organisation) else f"user:{party.pk}"
+    return f"wallet:{label}:{currency}"
+
+
+def _escrow_key(subject, currency: str) -> str:
+    return f"escrow:{subject._meta.label_lower}:{subject.pk}:{currency}"
+
+
+def wallet_and_escrow(party: User | Organisation, subject, currency: str) -> tuple[Account, Account]:
+    """The party's wallet and the subject's escrow in one query (created if missing)."""
+    keys = {_wallet_key(party, currency): "wallet", _escrow_key(subject, currency): "escrow"}
+    found = {keys[a.key]: a for a in Account.objects.filter(key__in=keys)}
+    return found.get("wallet") or wallet_for(party, currency), found.get("escrow") or escrow_for(subject, currency)
 
 
 def escrow_for(subject, currency: str | None = None) -> Account:
     """The escrow account holding investors' money for one campaign, listing or financing."""
     currency = currency_check(currency or default_currency())
-    label = f"{subject._meta.label_lower}:{subject.pk}"
     return _account_get_or_create(
-        key=f"escrow:{label}:{currency}", name=f"Escrow of {subject._meta.verbose_name} {subject.pk}",
+        key=_escrow_key(subject, currency), name=f"Escrow of {subject._meta.verbose_name} {subject.pk}",
         purpose=AccountPurpose.ESCROW, currency=currency,
     )
 
@@ -90,28 +103,37 @@ def transaction_post(
     memo: str = "",
     actor: User | None = None,
     reference: str | None = None,
+    reference_is_new: bool = False,
+    savepoint: bool = True,
 ) -> Transaction:
     """Post one balanced transaction. `changes` are (account or account id, change of its natural
-    balance). Each account's side and currency are read from its row.
+    balance). A `reference` makes the posting idempotent (a second posting returns the first);
+    `reference_is_new` says the reference names a row created in this same transaction, so no
+    earlier posting can carry it (the unique constraint still stands guard). `savepoint=False`, as
+    in Django's atomic(), for a caller whose own transaction rolls back on any error anyway.
 
     Raises ApplicationError("insufficient_funds") when an account would go below zero, and
     ValueError for a programming error (unbalanced, zero or unrounded amounts).
 
-    Order of work, so that accounts stay locked as briefly as possible: read the accounts, write the
-    transaction and its legs, and only then lock the accounts (SELECT ... FOR UPDATE in primary-key
-    order, so concurrent postings cannot deadlock), check that none goes below zero, and update the
-    balances in one statement. A handful of statements whatever the number of legs.
+    Order of work, so that accounts stay locked as briefly as possible: write the transaction and
+    its legs, and only then lock the accounts (SELECT ... FOR UPDATE in primary-key order, so
+    concurrent postings cannot deadlock), check that none goes below zero, and update the balances
+    in one statement. A handful of statements whatever the number of legs. An error rolls back
+    everything written here (a savepoint inside a caller's transaction), so a caller may go on.
     """
     changes = [(account if isinstance(account, int) else account.pk, account, Decimal(delta)) for account, delta in changes]
     if len(changes) < 2:
         raise ValueError("A transaction has at least two legs.")
     ids = sorted({pk for pk, _, _ in changes})
-    with transaction.atomic():
-        if reference:
+    with transaction.atomic(savepoint=savepoint):
+        if reference and not reference_is_new:
             existing = Transaction.objects.filter(reference=reference).first()
             if existing is not None:
                 return existing
-        accounts = {a.pk: a for a in Account.objects.filter(pk__in=ids).only("pk", "purpose", "currency")}
+        accounts = {pk: account for pk, account, _ in changes if not isinstance(account, int)}
+        missing = [pk for pk in ids if pk not in accounts]
+        if missing:
+            accounts.update({a.pk: a for a in Account.objects.filter(pk__in=missing).only("pk", "purpose", "currency")})
         totals: dict[str, Decimal] = defaultdict(Decimal)
         net: dict[int, Decimal] = defaultdict(Decimal)
         for pk, _, delta in changes:
@@ -122,45 +144,34 @@ def transaction_post(
             net[pk] += delta
         if any(total != 0 for total in totals.values()):
             raise ValueError(f"Unbalanced transaction: {dict(totals)}")
-        try:
-            with transaction.atomic():
-                txn = Transaction.objects.create(kind=kind, memo=memo[:300], reference=reference or None, created_by=actor)
-        except IntegrityError:
-            if reference:  # posted concurrently under the same reference: one effect
+        if reference and not reference_is_new:
+            try:
+                with transaction.atomic():
+                    txn = Transaction.objects.create(kind=kind, memo=memo[:300], reference=reference, created_by=actor)
+            except IntegrityError:  # posted concurrently under the same reference: one effect
                 return Transaction.objects.get(reference=reference)
-            raise
+        else:
+            txn = Transaction.objects.create(kind=kind, memo=memo[:300], reference=reference or None, created_by=actor)
         Leg.objects.bulk_create(
             [Leg(transaction=txn, account_id=pk, amount=delta * accounts[pk].side, currency=accounts[pk].currency) for pk, _, delta in changes],
             batch_size=5000,
         )
-        locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+        locked = {
+            pk: (balance, allow_negative, name, currency)
+            for pk, balance, allow_negative, name, currency in Account.objects.select_for_update()
+            .filter(pk__in=ids).order_by("pk").values_list("pk", "balance", "allow_negative", "name", "currency")
+        }
+        new_balances = {}
         for pk, delta in net.items():
-            account = locked[pk]
-            if not account.allow_negative and account.balance + delta < 0:
-                raise ApplicationError(
-                    "insufficient_funds",
-                    f"Insufficient funds: {account.name} holds {account.balance} {account.currency}.",
-                    field="amount",
-                )
-            account.balance += delta
-        _balances_save([locked[pk] for pk in net])
+            balance, allow_negative, name, currency = locked[pk]
+            if not allow_negative and balance + delta < 0:
+                raise ApplicationError("insufficient_funds", f"Insufficient funds: {name} holds {balance} {currency}.", field="amount")
+            new_balances[pk] = balance + delta
+        rows_update(Account, "balance", new_balances)
     for pk, account, _ in changes:  # keep callers' instances current
         if not isinstance(account, int):
-            account.balance = locked[pk].balance
+            account.balance = new_balances[pk]
     return txn
-
-
-def _balances_save(accounts: list[Account]) -> None:
-    """Write the new balances of locked accounts: one UPDATE ... FROM unnest() on PostgreSQL."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE ledger_account AS a SET balance = v.balance FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, balance) "
-                "WHERE a.id = v.id",
-                [[a.pk for a in accounts], [a.balance for a in accounts]],
-            )
-    else:
-        Account.objects.bulk_update(accounts, ["balance"], batch_size=1000)
 
 
 def transfer(*, source: Account, destination: Account, amount: Decimal, kind: str, memo: str = "", actor=None, reference=None) -> Transaction:

@@ -1,0 +1,28 @@
+"""Database helpers that keep the number of statements constant as data grows."""
+from django.db import connection
+
+
+def rows_update(model, field: str, values: dict, *more: tuple[str, dict]) -> None:
+    """Set `field` (and further (field, {pk: value}) pairs) on many rows in ONE statement:
+    `UPDATE ... FROM unnest(ids, values)` on PostgreSQL, bulk_update elsewhere. Rows the caller has
+    not locked are locked by this UPDATE in no particular order: lock them first where that matters."""
+    columns = [(field, values), *more]
+    ids = list(values)
+    if not ids:
+        return
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(model._meta.db_table)
+        sets, arrays, params = [], ["%s::bigint[]"], [ids]
+        for i, (name, column_values) in enumerate(columns):
+            db_field = model._meta.get_field(name)
+            sets.append(f"{connection.ops.quote_name(db_field.column)} = v.c{i}")
+            arrays.append(f"%s::{db_field.db_type(connection)}[]")
+            params.append([column_values[pk] for pk in ids])
+        names = ", ".join(["id"] + [f"c{i}" for i in range(len(columns))])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS t SET {', '.join(sets)} FROM unnest({', '.join(arrays)}) AS v({names}) WHERE t.id = v.id", params
+            )
+        return
+    objects = [model(pk=pk, **{name: column_values[pk] for name, column_values in columns}) for pk in ids]
+    model.objects.bulk_update(objects, [name for name, _ in columns], batch_size=1000)
