@@ -31,15 +31,16 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, Min, OuterRef, Q, Sum, Value
-from django.db.models.functions import Floor
+from django.db.models import F, Min, Q, Sum, Value
+from django.db.models.functions import Coalesce, Floor
 from django.utils import timezone
 
 from platform_core.accounts.models import MemberRole, Organisation, OrganisationKind, PlatformProperty, Role, User
 from platform_core.accounts.services import entity_default, entity_require_open, kyc_require_verified, party_require_money_rights
 from platform_core.audit import audit_record
+from platform_core.db import DaysBetween, rows_update
 from platform_core.errors import ApplicationError
-from platform_core.state import transition
+from platform_core.state import transition, transition_many
 from platform_core.ledger.models import Account
 from platform_core.ledger.services import escrow_for, escrow_refund, fee_changes, transaction_post, transfer, wallet_for
 from platform_core.money import ZERO, currencies, parse_amount, quantize
@@ -646,56 +647,45 @@ def bucket_of(days: int) -> str:
 
 
 def overdue_sweep(*, today: datetime.date | None = None) -> dict[str, int]:
-    """The daily job: mark overdue installments, accrue penalty interest, age loans through the
-    delinquency buckets, default them after 90 days and write them off at 121. Set-based (a few
-    statements whatever the number of installments) and idempotent for a given day."""
+    """The daily job: mark overdue installments and accrue their penalty interest (one UPDATE), age
+    loans through the delinquency buckets (a GROUP BY and two UPDATEs), then default loans after 90
+    days and write them off at 121 (a bounded batch each, set-based; the task runs again while a
+    batch comes back full).
+    Idempotent for a given day: penalty accrues up to `today` once, recorded in `penalty_through`."""
     today = today or business_date()
-    running = [LoanStatus.ACTIVE, LoanStatus.DEFAULTED]
-    unpaid = Installment.objects.filter(loan__status__in=running).exclude(status=InstallmentStatus.PAID)
+    running = Loan.objects.filter(status__in=[LoanStatus.ACTIVE, LoanStatus.DEFAULTED]).values("pk")
+    rate = rules()["PENALTY_DAILY_RATE"]
+    unpaid = F("principal_due") - F("principal_paid") + F("interest_due") - F("interest_paid")
+    days = DaysBetween(Value(today), Coalesce("penalty_through", "due_date"))
     with transaction.atomic():
-        marked = unpaid.filter(status=InstallmentStatus.PENDING, due_date__lt=today).update(status=InstallmentStatus.OVERDUE)
-        # penalty interest, one UPDATE per distinct "accrued up to" day (a handful), rounded down to the cent
-        rate = rules()["PENALTY_DAILY_RATE"]
-        overdue = unpaid.filter(status=InstallmentStatus.OVERDUE)
-        accrued = 0
-        bases = overdue.filter(Q(penalty_through__lt=today) | Q(penalty_through__isnull=True)).values_list("penalty_through", "due_date")
-        for through in sorted({t or d for t, d in bases.distinct().order_by()}):
-            days = (today - through).days
-            if days <= 0:
-                continue
-            base = F("principal_due") - F("principal_paid") + F("interest_due") - F("interest_paid")
-            accrued += overdue.filter(Q(penalty_through=through) | Q(penalty_through__isnull=True, due_date=through)).update(
-                penalty_due=F("penalty_due") + Floor(base * Value(rate * days * 100)) / Value(100), penalty_through=today
+        penalised = (
+            Installment.objects.filter(loan_id__in=running, status__in=[InstallmentStatus.PENDING, InstallmentStatus.OVERDUE], due_date__lt=today)
+            .filter(Q(penalty_through__isnull=True) | Q(penalty_through__lt=today))
+            .update(
+                status=InstallmentStatus.OVERDUE, penalty_through=today,
+                penalty_due=F("penalty_due") + Floor(unpaid * days * Value(rate * 100)) / Value(100),
             )
-        # days past due per loan, one UPDATE per distinct oldest due date
-        oldest = (
-            overdue.values("loan_id").annotate(oldest=Min("due_date")).order_by().values_list("loan_id", "oldest")
         )
-        by_date: dict[datetime.date, list[int]] = defaultdict(list)
-        for loan_id, date in oldest:
-            by_date[date].append(loan_id)
-        for date, ids in by_date.items():
-            days = (today - date).days
-            for start in range(0, len(ids), 10000):
-                Loan.objects.filter(pk__in=ids[start:start + 10000]).update(days_past_due=days, delinquency_bucket=bucket_of(days))
-        Loan.objects.filter(status__in=running, days_past_due__gt=0).exclude(
-            Exists(Installment.objects.filter(loan=OuterRef("pk"), status=InstallmentStatus.OVERDUE))
-        ).update(days_past_due=0, delinquency_bucket="")
-    defaulted = 0
-    for loan_id in Loan.objects.filter(status=LoanStatus.ACTIVE, days_past_due__gt=rules()["DEFAULT_AFTER_DAYS"]).values_list("pk", flat=True)[: rules()["SWEEP_BATCH"]]:
-        with transaction.atomic():
-            loan = _lock(loan_id)
-            if loan.status == LoanStatus.ACTIVE:
-                loan.defaulted_at = timezone.now()
-                _transition(loan, LoanStatus.DEFAULTED, actor=None, note=f"{loan.days_past_due} days past due", fields=("defaulted_at",))
-                defaulted += 1
-    written_off = 0
-    for loan_id in Loan.objects.filter(status=LoanStatus.DEFAULTED, days_past_due__gte=rules()["WRITE_OFF_AFTER_DAYS"]).values_list("pk", flat=True)[: rules()["SWEEP_BATCH"]]:
-        with transaction.atomic():
-            loan = _lock(loan_id)
-            if loan.status == LoanStatus.DEFAULTED:
-                loan.written_off_at = timezone.now()
-                _transition(loan, LoanStatus.WRITTEN_OFF, actor=None, note=f"{loan.days_past_due} days past due", fields=("written_off_at",))
-                written_off += 1
-    return {"marked_overdue": marked, "penalised": accrued, "loans_past_due": sum(len(v) for v in by_date.values()),
-            "defaulted": defaulted, "written_off": written_off}
+        # days past due: the oldest overdue installment of each loan, one GROUP BY and one UPDATE
+        overdue = Installment.objects.filter(loan_id__in=running, status=InstallmentStatus.OVERDUE)
+        oldest = dict(overdue.order_by().values("loan_id").annotate(oldest=Min("due_date")).values_list("loan_id", "oldest"))
+        ages = {loan_id: (today - due).days for loan_id, due in oldest.items()}
+        rows_update(Loan, "days_past_due", ages, ("delinquency_bucket", {pk: bucket_of(days) for pk, days in ages.items()}))
+        Loan.objects.filter(pk__in=running, days_past_due__gt=0).exclude(pk__in=overdue.values("loan_id")).update(
+            days_past_due=0, delinquency_bucket=""
+        )
+    defaulted = _loans_move(LoanStatus.ACTIVE, LoanStatus.DEFAULTED, days_over=rules()["DEFAULT_AFTER_DAYS"], stamp="defaulted_at")
+    written_off = _loans_move(LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF, days_over=rules()["WRITE_OFF_AFTER_DAYS"] - 1, stamp="written_off_at")
+    return {"penalised": penalised, "loans_aged": len(ages), "defaulted": defaulted, "written_off": written_off}
+
+
+def _loans_move(from_status: str, to_status: str, *, days_over: int, stamp: str) -> int:
+    """Move a bounded batch of loans more than `days_over` days past due, set-based."""
+    batch = Loan.objects.filter(status=from_status, days_past_due__gt=days_over).order_by("pk")[: rules()["SWEEP_BATCH"]]
+    return transition_many(batch, to_status, transitions=TRANSITIONS, note=f"more than {days_over} days past due",
+                           extra={stamp: timezone.now()})
+
+
+def overdue_sweep_unfinished(result: dict[str, int]) -> bool:
+    """True when a default or write-off batch came back full: run the sweep again."""
+    return max(result["defaulted"], result["written_off"]) >= rules()["SWEEP_BATCH"]

@@ -30,4 +30,7 @@ def repayments_collect_due():
 @shared_task(name="p2p.tasks.overdue_sweep")
 def overdue_sweep():
     with job_run("p2p.overdue_sweep") as run:
-        run["summary"] = ", ".join(f"{k}: {v}" for k, v in services.overdue_sweep().items())
+        result = services.overdue_sweep()
+        run["summary"] = ", ".join(f"{k}: {v}" for k, v in result.items())
+    if services.overdue_sweep_unfinished(result):
+        overdue_sweep.delay()  # more loans to default or write off than one batch

@@ -1,5 +1,6 @@
 """Database helpers that keep the number of statements constant as data grows."""
 from django.db import connection
+from django.db.models import Func, IntegerField
 
 
 def rows_update(model, field: str, values: dict, *more: tuple[str, dict]) -> None:
@@ -26,3 +27,16 @@ def rows_update(model, field: str, values: dict, *more: tuple[str, dict]) -> Non
         return
     objects = [model(pk=pk, **{name: column_values[pk] for name, column_values in columns}) for pk in ids]
     model.objects.bulk_update(objects, [name for name, _ in columns], batch_size=1000)
+
+
+class DaysBetween(Func):
+    """Whole days from the second date to the first, computed in the database."""
+
+    output_field = IntegerField()
+    arity = 2
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (later, later_params), (earlier, earlier_params) = (compiler.compile(e) for e in self.source_expressions)
+        if connection.vendor == "postgresql":
+            return f"(({later})::date - ({earlier})::date)", [*later_params, *earlier_params]
+        return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)", [*later_params, *earlier_params]

@@ -18,3 +18,36 @@ def transition(subject: Model, to: str, *, transitions: dict, actor, field: str 
     subject.save(update_fields=[field, *extra, *fields])
     audit_transition(subject, field=field, old=current, actor=actor, note=note)
     return subject
+
+
+def transition_many(queryset, to: str, *, transitions: dict, actor=None, field: str = "status", note: str = "", extra: dict | None = None) -> int:
+    """Move every row of `queryset` whose move to `to` is legal, in a constant number of statements:
+    lock the rows (skipping rows another transaction holds; a later run takes them), one UPDATE,
+    one bulk insert of audit events. Returns how many moved."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import transaction
+
+    from platform_core.models import AuditEvent
+
+    model = queryset.model
+    with transaction.atomic():
+        rows = list(queryset.select_for_update(skip_locked=True).values_list("pk", field))
+        moving = [(pk, current) for pk, current in rows if to in transitions[current]]
+        if not moving:
+            return 0
+        fields = {field: to, **(extra or {})}
+        if any(f.name == "updated_at" for f in model._meta.concrete_fields):
+            from django.utils import timezone
+
+            fields["updated_at"] = timezone.now()
+        model.objects.filter(pk__in=[pk for pk, _ in moving]).update(**fields)
+        content_type = ContentType.objects.get_for_model(model)
+        AuditEvent.objects.bulk_create(
+            [
+                AuditEvent(content_type=content_type, object_id=str(pk), action=f"{field}_changed", from_value=current, to_value=to,
+                           actor=actor if getattr(actor, "pk", None) else None, note=note)
+                for pk, current in moving
+            ],
+            batch_size=5000,
+        )
+    return len(moving)

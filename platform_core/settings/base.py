@@ -281,7 +281,7 @@ P2P = {
     "DEFAULT_AFTER_DAYS": 90,
     "WRITE_OFF_AFTER_DAYS": 121,
     "DELINQUENCY_BUCKETS": [(1, 30, "1-30"), (31, 60, "31-60"), (61, 90, "61-90"), (91, None, "90+")],
-    "SWEEP_BATCH": 500,
+    "SWEEP_BATCH": 5000,
 }
 
 LOGGING = {
