@@ -443,6 +443,7 @@ def campaign_settle(*, campaign_id: int, batch_size: int | None = None, max_batc
     concurrently (each batch locks the campaign row and commits with its pledges' new status)."""
     batch_size = batch_size or rules()["SETTLEMENT_BATCH_SIZE"]
     batches, escrow = 0, None
+    after: dict[str, int] = {}  # per status, the last pledge refunded by this call: the next batch starts past it
     while max_batches is None or batches < max_batches:
         batches += 1
         with transaction.atomic():
@@ -454,7 +455,7 @@ def campaign_settle(*, campaign_id: int, batch_size: int | None = None, max_batc
             escrow = escrow or escrow_for(campaign, campaign.currency)
             # on success, commitments still on hold were not reconfirmed: refund them, then pay out
             refunding = (PledgeStatus.ON_HOLD,) if campaign.status == CampaignStatus.SUCCEEDED else (PledgeStatus.ON_HOLD, PledgeStatus.ACTIVE)
-            if any(_refund_batch(campaign, escrow, batch_size, status=status) for status in refunding):
+            if any(_refund_batch(campaign, escrow, batch_size, status=status, after=after) for status in refunding):
                 continue
             if campaign.status == CampaignStatus.SUCCEEDED:
                 _payout(campaign)
@@ -466,15 +467,18 @@ def campaign_settle(*, campaign_id: int, batch_size: int | None = None, max_batc
     return False
 
 
-def _refund_batch(campaign: Campaign, escrow: Account, batch_size: int, *, status: str) -> int:
+def _refund_batch(campaign: Campaign, escrow: Account, batch_size: int, *, status: str, after: dict[str, int]) -> int:
     """Refund the next batch of pledges of one status in one balanced transaction (the campaign row
     locked by the caller). One status at a time, so the (campaign, status, id) index serves the
-    batches in order. Returns how many."""
+    batches in order, each starting past the last one (`after`) rather than wading through the
+    index entries of pledges already refunded. Returns how many."""
     rows = list(
-        Pledge.objects.filter(campaign=campaign, status=status).order_by("pk").values_list("pk", "wallet_id", "amount")[:batch_size]
+        Pledge.objects.filter(campaign=campaign, status=status, pk__gt=after.get(status, 0)).order_by("pk")
+        .values_list("pk", "wallet_id", "amount")[:batch_size]
     )
     if not rows:
         return 0
+    after[status] = rows[-1][0]
     first, last = rows[0][0], rows[-1][0]
     txn = escrow_refund(
         escrow=escrow, rows=[(wallet_id, amount) for _, wallet_id, amount in rows], kind="crowdfunding_refund",
