@@ -492,10 +492,9 @@ def _repayment_post(*, loan: Loan, payer_wallet: Account, amount: Decimal, sourc
         shares.append((note, gross, principal, other, fee))
         credits[note.wallet_id] += gross - fee
     service_fee = sum((s[4] for s in shares), ZERO)
-    wallets = {a.pk: a for a in Account.objects.filter(pk__in=credits)}
     escrow = escrow_for(loan, loan.currency)
     # the payment passes through the loan's escrow: in from the payer, out to the holders and the fee
-    changes = [(payer_wallet, -amount), *((wallets[pk], net) for pk, net in credits.items() if net)]
+    changes = [(payer_wallet, -amount), *((pk, net) for pk, net in credits.items() if net)]
     if service_fee:
         changes += [(escrow, service_fee), *fee_changes(source=escrow, amount=service_fee)]
     txn = transaction_post(kind="p2p_repayment", changes=changes, memo=f"Repayment of loan {loan.pk}", actor=actor, reference=reference)
@@ -504,13 +503,16 @@ def _repayment_post(*, loan: Loan, payer_wallet: Account, amount: Decimal, sourc
         fee_part=parts["fee"], interest_part=parts["interest"], principal_part=parts["principal"], service_fee=service_fee,
         is_compensatory=source == RepaymentSource.GUARANTOR, reference=reference, transaction=txn,
     )
-    Installment.objects.bulk_update(installments, ["principal_paid", "interest_paid", "fee_paid", "penalty_paid", "status", "paid_at"])
+    Installment.objects.bulk_update(installments, ["principal_paid", "interest_paid", "fee_paid", "penalty_paid", "status", "paid_at"])  # a few rows
     for note, gross, principal, other, fee in shares:
         note.principal_outstanding -= principal
         note.received_principal += principal
         note.received_interest += other
         note.fees_paid += fee
-    Note.objects.bulk_update(notes, ["principal_outstanding", "received_principal", "received_interest", "fees_paid"], batch_size=1000)
+    rows_update(
+        Note, "principal_outstanding", {n.pk: n.principal_outstanding for n in notes},
+        *((name, {n.pk: getattr(n, name) for n in notes}) for name in ("received_principal", "received_interest", "fees_paid")),
+    )
     RepaymentShare.objects.bulk_create(
         [RepaymentShare(repayment=repayment, note=n, gross=g, principal=p, interest=o, service_fee=f, net=g - f) for n, g, p, o, f in shares],
         batch_size=1000,
