@@ -6,7 +6,7 @@ row locks, updates and inserts per pledge (conditional UPDATE of the campaign ro
 of the wallet and escrow accounts, INSERT of the pledge, the ledger transaction and its two legs).
 Ratio = service / raw. Goal: at least 0.5.
 
-    cd /work/main && DJANGO_SETTINGS_MODULE=platform_core.settings.test .venv/bin/python bench/bench_hot_campaign.py
+    DJANGO_SETTINGS_MODULE=platform_core.settings.test .venv/bin/python bench/bench_hot_campaign.py
 
 Env: BENCH_SECONDS (default 20) per measured run, BENCH_CLIENTS (default 16), BENCH_WARMUP (default 1),
 BENCH_MODE: "process" (default: each client its own process with its own connection, as gunicorn

@@ -16,7 +16,7 @@ Also printed: the sweep's breakdown (SQL time per phase: marking with penalty ac
 default / write-off), its slowest statements, and the next day's (steady-state) sweep against the same
 UPDATE for that day, for information.
 
-    cd /work/main && DJANGO_SETTINGS_MODULE=platform_core.settings.test .venv/bin/python bench/bench_overdue_sweep.py
+    DJANGO_SETTINGS_MODULE=platform_core.settings.test .venv/bin/python bench/bench_overdue_sweep.py
 
 Env: BENCH_INSTALLMENTS (default 1000000, a multiple of 25).
 """

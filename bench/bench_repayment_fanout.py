@@ -14,7 +14,7 @@ or more by a small constant (at most 2: batched bulk updates of 1,000 rows add o
 1,000 accounts). The milliseconds at both sizes and per extra holder are printed for information.
 Afterwards: the shares add up to each repayment exactly, and ledger_problems() == [].
 
-    cd /work/main && DJANGO_SETTINGS_MODULE=platform_core.settings.test .venv/bin/python bench/bench_repayment_fanout.py
+    DJANGO_SETTINGS_MODULE=platform_core.settings.test .venv/bin/python bench/bench_repayment_fanout.py
 
 Env: BENCH_HOLDERS (default 1000), BENCH_PROFILE=1 also prints a cProfile of one repayment at
 BENCH_HOLDERS (its time is then inflated by profiling; read the milliseconds of a run without it).

@@ -11,7 +11,7 @@ some amount wrong by at least a cent (what the exact arithmetic buys).
 
 Pure Python: no database.
 
-    cd /work/main && DJANGO_SETTINGS_MODULE=platform_core.settings.test .venv/bin/python bench/bench_schedules.py
+    DJANGO_SETTINGS_MODULE=platform_core.settings.test .venv/bin/python bench/bench_schedules.py
 
 Env: BENCH_SCHEDULES (default 100000), BENCH_SEED (default 20250615).
 """

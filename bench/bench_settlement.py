@@ -11,7 +11,7 @@ Ratio = service seconds / baseline seconds. Goals: at most 3x, and under 300 MB 
 (growth of the settling process's peak RSS while settling).
 Afterwards: every wallet got its money back exactly once, and ledger_problems() == [].
 
-    cd /work/main && DJANGO_SETTINGS_MODULE=platform_core.settings.test .venv/bin/python bench/bench_settlement.py
+    DJANGO_SETTINGS_MODULE=platform_core.settings.test .venv/bin/python bench/bench_settlement.py
 
 Env: BENCH_PLEDGES (default 100000); BENCH_TRACEMALLOC=1 also reports the service's tracemalloc
 peak (its time is then inflated by tracing: read the ratio of a run without it).

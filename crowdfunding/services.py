@@ -621,10 +621,17 @@ def _refusal_reason(campaign_id: int, amount: Decimal, now, new_investor: bool) 
     return ApplicationError("conflict", "The pledge could not be recorded; try again.", status=409)
 
 
+#: What a pledge reads of its campaign (a hot path: not the story, not the counters).
+PLEDGE_CAMPAIGN_FIELDS = (
+    "pk", "kind", "title", "status", "deadline", "currency", "organisation_id", "maximum_amount",
+    "equity_terms__price_per_share", "equity_terms__minimum_investment", "equity_terms__max_investors",
+)
+
+
 def pledge_create(*, user: User, campaign_id: int, amount, tier_id: int | None = None, now=None) -> Pledge:
     now = now or timezone.now()
     try:
-        campaign = Campaign.objects.select_related("equity_terms").get(pk=campaign_id)
+        campaign = Campaign.objects.select_related("equity_terms").only(*PLEDGE_CAMPAIGN_FIELDS).get(pk=campaign_id)
     except Campaign.DoesNotExist:
         raise ApplicationError("not_found", "No such campaign.", status=404) from None
     amount = parse_amount(amount, currency=campaign.currency)
