@@ -23,6 +23,7 @@ demo: install
 
 test: install
 	$(PY) scripts/check_services.py
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
 lint: install

@@ -6,6 +6,7 @@ test server), points DATABASE_URL at it before Django's settings are read, runs 
 enqueued with `delay_on_commit` go to an in-memory broker: a worker on the shared Redis broker would
 run them against its own database.
 """
+
 import contextlib
 import os
 import signal
@@ -29,8 +30,12 @@ def _maintenance(url: str):
 
     parsed = urlparse(url)
     return psycopg.connect(
-        host=parsed.hostname or "127.0.0.1", port=parsed.port or 5432, user=parsed.username or "postgres",
-        password=parsed.password, dbname="postgres", autocommit=True,
+        host=parsed.hostname or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        dbname="postgres",
+        autocommit=True,
     )
 
 

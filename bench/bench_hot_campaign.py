@@ -12,6 +12,7 @@ Env: BENCH_SECONDS (default 20) per measured run, BENCH_CLIENTS (default 16), BE
 BENCH_MODE: "process" (default: each client its own process with its own connection, as gunicorn
 workers serve requests) or "thread" (all clients as threads of one process, sharing its GIL).
 """
+
 import os
 import sys
 import threading
@@ -267,10 +268,17 @@ def main() -> int:
 
     ratio = svc_rate / raw_rate if raw_rate else 0.0
     passed = ratio >= GOAL and not problems and consistent and not svc_errors and not raw_errors
-    print(result_line(
-        name="hot_campaign_pledges_per_s", value=svc_rate, baseline=raw_rate, ratio=ratio, goal=f">={GOAL}", passed=passed,
-        extra=f"clients={CLIENTS} mode={MODE} seconds={SECONDS:g} ledger_ok={not problems}",
-    ))
+    print(
+        result_line(
+            name="hot_campaign_pledges_per_s",
+            value=svc_rate,
+            baseline=raw_rate,
+            ratio=ratio,
+            goal=f">={GOAL}",
+            passed=passed,
+            extra=f"clients={CLIENTS} mode={MODE} seconds={SECONDS:g} ledger_ok={not problems}",
+        )
+    )
     return 0
 
 

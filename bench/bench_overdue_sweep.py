@@ -20,6 +20,7 @@ UPDATE for that day, for information.
 
 Env: BENCH_INSTALLMENTS (default 1000000, a multiple of 25).
 """
+
 import datetime
 import os
 import sys
@@ -75,24 +76,49 @@ def build() -> dict:
     with transaction.atomic():
         entity = entity_default()
         borrowers = Organisation.objects.bulk_create(
-            [Organisation(legal_name=f"Bench borrower {n}", credit_code=credit_code(n), kind=OrganisationKind.SME,
-                          kyc_status=KycStatus.VERIFIED) for n in range(BORROWERS)],
+            [
+                Organisation(
+                    legal_name=f"Bench borrower {n}",
+                    credit_code=credit_code(n),
+                    kind=OrganisationKind.SME,
+                    kyc_status=KycStatus.VERIFIED,
+                )
+                for n in range(BORROWERS)
+            ],
             batch_size=5000,
         )
         creator = User.objects.create(
-            username="bench-sme", role=Role.SME, organisation=borrowers[0], member_role=MemberRole.OWNER,
+            username="bench-sme",
+            role=Role.SME,
+            organisation=borrowers[0],
+            member_role=MemberRole.OWNER,
             password=make_password(None),
         )
         loans = []
         for i in range(LOANS):
-            disbursed = datetime.datetime.combine(TODAY - datetime.timedelta(days=(i * 13) % 720 + 1), datetime.time(10),
-                                                  tzinfo=datetime.UTC)
-            loans.append(Loan(
-                entity=entity, borrower=borrowers[i % BORROWERS], created_by=creator, amount=AMOUNT, term_months=TERM,
-                annual_rate=Decimal("0.240000"), method="equal_principal", purpose="Benchmark loan", grade="E",
-                status=LoanStatus.ACTIVE, funded_amount=AMOUNT, investor_count=1, disbursed_at=disbursed,
-                service_fee_rate=Decimal("0.0100"), origination_fee_rate=Decimal("0.0200"), principal_outstanding=AMOUNT,
-            ))
+            disbursed = datetime.datetime.combine(
+                TODAY - datetime.timedelta(days=(i * 13) % 720 + 1), datetime.time(10), tzinfo=datetime.UTC
+            )
+            loans.append(
+                Loan(
+                    entity=entity,
+                    borrower=borrowers[i % BORROWERS],
+                    created_by=creator,
+                    amount=AMOUNT,
+                    term_months=TERM,
+                    annual_rate=Decimal("0.240000"),
+                    method="equal_principal",
+                    purpose="Benchmark loan",
+                    grade="E",
+                    status=LoanStatus.ACTIVE,
+                    funded_amount=AMOUNT,
+                    investor_count=1,
+                    disbursed_at=disbursed,
+                    service_fee_rate=Decimal("0.0100"),
+                    origination_fee_rate=Decimal("0.0200"),
+                    principal_outstanding=AMOUNT,
+                )
+            )
         Loan.objects.bulk_create(loans, batch_size=5000)
         with connection.cursor() as cursor:
             cursor.execute(INSTALLMENTS_SQL, {"term": TERM, "today": TODAY})
@@ -137,7 +163,7 @@ MARKERS = {  # the first statement of each phase, in the order overdue_sweep run
 
 def phase_of(sql: str, current: str) -> str:
     """Which part of overdue_sweep a statement belongs to: phases only move forward."""
-    for phase in PHASES[PHASES.index(current) + 1:]:
+    for phase in PHASES[PHASES.index(current) + 1 :]:
         if MARKERS[phase](sql):
             return phase
     return current
@@ -162,8 +188,13 @@ def sweep(today: datetime.date) -> dict:
         phase = phase_of(sql, phase)
         phases[phase].append(float(query["time"]))
         timed.append((float(query["time"]), phase, sql))
-    return {"seconds": seconds, "result": result, "queries": len(queries.captured_queries),
-            "phases": {p: (sum(phases[p]), len(phases[p])) for p in PHASES}, "slowest": sorted(timed, reverse=True)[:5]}
+    return {
+        "seconds": seconds,
+        "result": result,
+        "queries": len(queries.captured_queries),
+        "phases": {p: (sum(phases[p]), len(phases[p])) for p in PHASES},
+        "slowest": sorted(timed, reverse=True)[:5],
+    }
 
 
 def report(label: str, run: dict) -> None:
@@ -189,7 +220,8 @@ def main() -> int:
         book = build()
         print(
             f"built {book['installments']} installments in {book['seconds']:.1f}s: {book['due']} fallen due, "
-            f"{book['unpaid']} of them unpaid on {book['late_loans']} loans (as of {TODAY})", flush=True,
+            f"{book['unpaid']} of them unpaid on {book['late_loans']} loans (as of {TODAY})",
+            flush=True,
         )
         base_s, base_marked = baseline(TODAY)
         print(f"baseline (one UPDATE, rolled back, best of 3): {base_s:.3f}s, {base_marked} installments marked", flush=True)
@@ -200,8 +232,11 @@ def main() -> int:
         marked = Installment.objects.filter(status="overdue").count()
         same_marking = marked == base_marked
         left = Loan.objects.filter(status=LoanStatus.ACTIVE, days_past_due__gt=settings.P2P["DEFAULT_AFTER_DAYS"]).count()
-        print(f"    loans left active past {settings.P2P['DEFAULT_AFTER_DAYS']} days past due (SWEEP_BATCH="
-              f"{settings.P2P['SWEEP_BATCH']} defaults a run): {left}", flush=True)
+        print(
+            f"    loans left active past {settings.P2P['DEFAULT_AFTER_DAYS']} days past due (SWEEP_BATCH="
+            f"{settings.P2P['SWEEP_BATCH']} defaults a run): {left}",
+            flush=True,
+        )
 
         tomorrow = TODAY + datetime.timedelta(days=1)
         next_base_s, next_marked = baseline(tomorrow)
@@ -212,11 +247,18 @@ def main() -> int:
         connection.close()
 
     ratio = first["seconds"] / base_s
-    print(result_line(
-        name="overdue_sweep_seconds", value=first["seconds"], baseline=base_s, ratio=ratio, goal=f"<={GOAL:g}x",
-        passed=ratio <= GOAL and same_marking, unit="s",
-        extra=f"installments={book['installments']} marked={marked} same_marking={same_marking}",
-    ))
+    print(
+        result_line(
+            name="overdue_sweep_seconds",
+            value=first["seconds"],
+            baseline=base_s,
+            ratio=ratio,
+            goal=f"<={GOAL:g}x",
+            passed=ratio <= GOAL and same_marking,
+            unit="s",
+            extra=f"installments={book['installments']} marked={marked} same_marking={same_marking}",
+        )
+    )
     return 0
 
 

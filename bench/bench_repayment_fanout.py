@@ -19,6 +19,7 @@ Afterwards: the shares add up to each repayment exactly, and ledger_problems() =
 Env: BENCH_HOLDERS (default 1000), BENCH_PROFILE=1 also prints a cProfile of one repayment at
 BENCH_HOLDERS (its time is then inflated by profiling; read the milliseconds of a run without it).
 """
+
 import cProfile
 import datetime
 import io
@@ -114,8 +115,11 @@ def measure(loan, label: str) -> dict:
     counts = [r["queries"] for r in runs]
     sql_ms = statistics.median(r["sql_ms"] for r in runs)
     each = ", ".join(f"{r['ms']:.1f}" for r in runs)
-    print(f"{label}: repayment of {runs[0]['repayment'].amount} -> {ms:.1f} ms (median of {REPAYMENTS}: {each}; "
-          f"SQL {sql_ms:.1f} ms, the rest Python), queries {counts}", flush=True)
+    print(
+        f"{label}: repayment of {runs[0]['repayment'].amount} -> {ms:.1f} ms (median of {REPAYMENTS}: {each}; "
+        f"SQL {sql_ms:.1f} ms, the rest Python), queries {counts}",
+        flush=True,
+    )
     for t, sql in runs[0]["slowest"]:
         print(f"    {t * 1000:7.1f} ms  {' '.join(sql.split())[:140]}")
     return {"ms": ms, "queries": statistics.median(counts), "counts": counts}
@@ -149,12 +153,18 @@ def main() -> int:
     extra = many["queries"] - few["queries"]
     ratio = many["queries"] / few["queries"]
     passed = extra <= QUERY_SLACK and exact and not problems
-    print(result_line(
-        name="repayment_fanout_queries", value=many["queries"], baseline=few["queries"], ratio=ratio,
-        goal=f"queries@{HOLDERS}<=queries@{FEW}+{QUERY_SLACK}", passed=passed,
-        extra=f"holders={HOLDERS} ms={many['ms']:.1f} ms@{FEW}={few['ms']:.1f} per_holder_us={per_holder_us:.0f} "
-              f"shares_exact={exact} ledger_ok={not problems}",
-    ))
+    print(
+        result_line(
+            name="repayment_fanout_queries",
+            value=many["queries"],
+            baseline=few["queries"],
+            ratio=ratio,
+            goal=f"queries@{HOLDERS}<=queries@{FEW}+{QUERY_SLACK}",
+            passed=passed,
+            extra=f"holders={HOLDERS} ms={many['ms']:.1f} ms@{FEW}={few['ms']:.1f} per_holder_us={per_holder_us:.0f} "
+            f"shares_exact={exact} ledger_ok={not problems}",
+        )
+    )
     return 0
 
 

@@ -15,6 +15,7 @@ Pure Python: no database.
 
 Env: BENCH_SCHEDULES (default 100000), BENCH_SEED (default 20250615).
 """
+
 import calendar
 import datetime
 import os
@@ -112,8 +113,10 @@ def main() -> int:
     for method in (EQUAL_INSTALLMENTS, EQUAL_PRINCIPAL, INTEREST_ONLY):
         rate = by_method[method] / service_by_method[method]
         per = service_by_method[method] / periods_by_method[method] * 1e6
-        print(f"    {method:<20} {rate:7.0f} schedules/s ({per:.1f} us per installment), naive "
-              f"{by_method[method] / naive_by_method[method]:7.0f} schedules/s")
+        print(
+            f"    {method:<20} {rate:7.0f} schedules/s ({per:.1f} us per installment), naive "
+            f"{by_method[method] / naive_by_method[method]:7.0f} schedules/s"
+        )
 
     sample = min(COUNT, 20000)
     cent = Decimal("0.01")
@@ -125,11 +128,17 @@ def main() -> int:
             for (_, d, p, i), e in zip(naive, exact, strict=True)
         )
     print(f"the naive loop is off by a cent or more somewhere in {wrong} of {sample} schedules ({wrong / sample:.2%})")
-    print(result_line(
-        name="schedules_per_second", value=service_rate, baseline=naive_rate, ratio=service_rate / naive_rate,
-        goal="none(informative)", passed=True,
-        extra=f"schedules={COUNT} installments={installments} naive_wrong={wrong}/{sample}",
-    ))
+    print(
+        result_line(
+            name="schedules_per_second",
+            value=service_rate,
+            baseline=naive_rate,
+            ratio=service_rate / naive_rate,
+            goal="none(informative)",
+            passed=True,
+            extra=f"schedules={COUNT} installments={installments} naive_wrong={wrong}/{sample}",
+        )
+    )
     return 0
 
 

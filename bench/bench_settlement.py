@@ -16,6 +16,7 @@ Afterwards: every wallet got its money back exactly once, and ledger_problems() 
 Env: BENCH_PLEDGES (default 100000); BENCH_TRACEMALLOC=1 also reports the service's tracemalloc
 peak (its time is then inflated by tracing: read the ratio of a run without it).
 """
+
 import datetime
 import json
 import os
@@ -121,8 +122,11 @@ def child_baseline(campaign_id: int) -> dict:
     before = _maxrss_mb()
     started = time.perf_counter()
     params = {
-        "campaign": campaign_id, "escrow": escrow_id, "held": HELD,
-        "memo": f"Refund of campaign {campaign_id}", "reference": f"bench:campaign:{campaign_id}:refund",
+        "campaign": campaign_id,
+        "escrow": escrow_id,
+        "held": HELD,
+        "memo": f"Refund of campaign {campaign_id}",
+        "reference": f"bench:campaign:{campaign_id}:refund",
     }
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(LOCK_CAMPAIGN, params)
@@ -187,7 +191,9 @@ def refunded_once(campaign_id: int) -> tuple[bool, str]:
         status, outcome, refunded_count, refunded_amount, escrow = cursor.fetchone()
     ok = (
         pledges == balance_back == status_refunded == one_leg == refunded_count == PLEDGES
-        and refunded_amount == AMOUNT * PLEDGES and escrow == 0 and (status, outcome) == ("settled", "failed")
+        and refunded_amount == AMOUNT * PLEDGES
+        and escrow == 0
+        and (status, outcome) == ("settled", "failed")
     )
     detail = (
         f"pledges={pledges} wallets_back={balance_back} refunded={status_refunded} one_refund_leg={one_leg} "
@@ -239,12 +245,19 @@ def main() -> int:
     if "tracemalloc_peak_mb" in service:
         traced_note = f" tracemalloc_peak_mb={service['tracemalloc_peak_mb']:.1f} time_inflated_by_tracemalloc=yes"
     passed = ratio <= TIME_GOAL and growth < MEMORY_GOAL_MB and service["settled"] and checks_ok and not problems
-    print(result_line(
-        name="settlement_seconds", value=service["seconds"], baseline=baseline["seconds"], ratio=ratio,
-        goal=f"<={TIME_GOAL:g}x,<{MEMORY_GOAL_MB}MB", passed=passed, unit="s",
-        extra=f"pledges={PLEDGES} peak_mb={growth:.0f} peak_rss_mb={service['rss_peak_mb']:.0f}{traced_note}"
-        f" refunds_ok={checks_ok} ledger_ok={not problems}",
-    ))
+    print(
+        result_line(
+            name="settlement_seconds",
+            value=service["seconds"],
+            baseline=baseline["seconds"],
+            ratio=ratio,
+            goal=f"<={TIME_GOAL:g}x,<{MEMORY_GOAL_MB}MB",
+            passed=passed,
+            unit="s",
+            extra=f"pledges={PLEDGES} peak_mb={growth:.0f} peak_rss_mb={service['rss_peak_mb']:.0f}{traced_note}"
+            f" refunds_ok={checks_ok} ledger_ok={not problems}",
+        )
+    )
     return 0
 
 

@@ -28,8 +28,21 @@ class EquityTermsInline(admin.StackedInline):
 @admin.register(Campaign)
 class CampaignAdmin(PlatformAdmin):
     list_display = [
-        "id", "title", "kind", "organisation", "status", "outcome", "target_amount", "raised_amount", "pledge_count",
-        "deadline", "payout_amount", "fee_amount", "refunded_amount", "refunded_count", "settled_at",
+        "id",
+        "title",
+        "kind",
+        "organisation",
+        "status",
+        "outcome",
+        "target_amount",
+        "raised_amount",
+        "pledge_count",
+        "deadline",
+        "payout_amount",
+        "fee_amount",
+        "refunded_amount",
+        "refunded_count",
+        "settled_at",
     ]
     list_filter = ["status", "kind", "outcome", "entity", "category"]
     search_fields = ["title", "organisation__legal_name"]
@@ -37,14 +50,57 @@ class CampaignAdmin(PlatformAdmin):
     date_hierarchy = "deadline"
     inlines = [RewardTierInline, EquityTermsInline]
     readonly_fields = [
-        "status", "outcome", "launched_at", "fee_rate", "raised_amount", "pledge_count", "investor_count", "settled_at",
-        "payout_amount", "fee_amount", "refunded_amount", "refunded_count", "rejection_reason", "created_by",
+        "status",
+        "outcome",
+        "launched_at",
+        "fee_rate",
+        "raised_amount",
+        "pledge_count",
+        "investor_count",
+        "settled_at",
+        "payout_amount",
+        "fee_amount",
+        "refunded_amount",
+        "refunded_count",
+        "rejection_reason",
+        "created_by",
     ]
     fieldsets = [
-        (None, {"fields": ["entity", "organisation", "created_by", "kind", "title", "summary", "story", "category", "cover_image"]}),
-        ("Money and time", {"fields": ["target_amount", "maximum_amount", "funding_model", "currency", "time_zone", "deadline", "launched_at", "fee_rate"]}),
+        (
+            None,
+            {"fields": ["entity", "organisation", "created_by", "kind", "title", "summary", "story", "category", "cover_image"]},
+        ),
+        (
+            "Money and time",
+            {
+                "fields": [
+                    "target_amount",
+                    "maximum_amount",
+                    "funding_model",
+                    "currency",
+                    "time_zone",
+                    "deadline",
+                    "launched_at",
+                    "fee_rate",
+                ]
+            },
+        ),
         ("Status", {"fields": ["status", "outcome", "rejection_reason"]}),
-        ("Pledges and settlement", {"fields": ["raised_amount", "pledge_count", "investor_count", "settled_at", "payout_amount", "fee_amount", "refunded_amount", "refunded_count"]}),
+        (
+            "Pledges and settlement",
+            {
+                "fields": [
+                    "raised_amount",
+                    "pledge_count",
+                    "investor_count",
+                    "settled_at",
+                    "payout_amount",
+                    "fee_amount",
+                    "refunded_amount",
+                    "refunded_count",
+                ]
+            },
+        ),
     ]
     actions = ["approve", "reject", "suspend", "resume"]
 
@@ -70,7 +126,9 @@ class CampaignAdmin(PlatformAdmin):
     @admin.action(description="Reject (reason: 'Rejected by the operator'; use the API for a specific reason)")
     def reject(self, request, queryset):
         reason = request.POST.get("reason") or "Rejected by the operator; see the review notes."
-        self._run(request, queryset, lambda c: services.campaign_reject(actor=request.user, campaign_id=c.pk, reason=reason), "rejected")
+        self._run(
+            request, queryset, lambda c: services.campaign_reject(actor=request.user, campaign_id=c.pk, reason=reason), "rejected"
+        )
 
     @admin.action(description="Suspend")
     def suspend(self, request, queryset):
@@ -81,7 +139,9 @@ class CampaignAdmin(PlatformAdmin):
         self._run(request, queryset, lambda c: services.campaign_resume(actor=request.user, campaign_id=c.pk), "resumed")
 
     def get_urls(self):
-        return [path("statistics/", self.admin_site.admin_view(self.statistics_view), name="crowdfunding_statistics")] + super().get_urls()
+        return [
+            path("statistics/", self.admin_site.admin_view(self.statistics_view), name="crowdfunding_statistics")
+        ] + super().get_urls()
 
     def statistics_view(self, request):
         if not self.has_view_permission(request):
@@ -89,7 +149,9 @@ class CampaignAdmin(PlatformAdmin):
 
         def parse(name):
             try:
-                return datetime.datetime.combine(datetime.date.fromisoformat(request.GET.get(name, "")), datetime.time.min, tzinfo=datetime.UTC)
+                return datetime.datetime.combine(
+                    datetime.date.fromisoformat(request.GET.get(name, "")), datetime.time.min, tzinfo=datetime.UTC
+                )
             except ValueError:
                 return None
 
@@ -100,9 +162,14 @@ class CampaignAdmin(PlatformAdmin):
             response["Content-Disposition"] = 'attachment; filename="crowdfunding-statistics.csv"'
             return response
         context = {
-            **self.admin_site.each_context(request), "title": "Crowdfunding statistics (Fig. 1)", "columns": COLUMNS,
-            "rows": [[getattr(r, key) for key, _ in COLUMNS] for r in rows], "rounding": ROUNDING_NOTE,
-            "date_from": request.GET.get("from", ""), "date_to": request.GET.get("to", ""), "opts": self.model._meta,
+            **self.admin_site.each_context(request),
+            "title": "Crowdfunding statistics (Fig. 1)",
+            "columns": COLUMNS,
+            "rows": [[getattr(r, key) for key, _ in COLUMNS] for r in rows],
+            "rounding": ROUNDING_NOTE,
+            "date_from": request.GET.get("from", ""),
+            "date_to": request.GET.get("to", ""),
+            "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/crowdfunding/statistics.html", context)
 

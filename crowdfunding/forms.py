@@ -3,6 +3,7 @@
 Amounts are text fields on purpose: `parse_amount` in the services owns the precision and range
 rules, and its error lands beside the field (platform_core.web.forms.form_add_application_error).
 """
+
 import functools
 import uuid
 import zoneinfo
@@ -63,7 +64,8 @@ class CampaignForm(forms.Form):
     story = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 8}))
     category = forms.ChoiceField(choices=category_choices)
     cover_image = forms.FileField(
-        required=False, widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
         help_text="JPEG, PNG or WebP, at most 5 MB.",
     )
     target_amount = amount_field("Target")
@@ -84,7 +86,15 @@ class CampaignForm(forms.Form):
 
     EQUITY_FIELDS = ("price_per_share", "minimum_investment", "pre_money_valuation", "max_investors")
     CAMPAIGN_FIELDS = (
-        "title", "summary", "story", "category", "target_amount", "maximum_amount", "funding_model", "currency", "time_zone",
+        "title",
+        "summary",
+        "story",
+        "category",
+        "target_amount",
+        "maximum_amount",
+        "funding_model",
+        "currency",
+        "time_zone",
         "deadline",
     )
 
@@ -217,7 +227,8 @@ class CampaignUpdatePostForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
     backers_only = forms.BooleanField(required=False, label="Only backers can read this")
     material_change = forms.BooleanField(
-        required=False, label="This is a material change to the offering",
+        required=False,
+        label="This is a material change to the offering",
         help_text="Every commitment goes on hold until the investor reconfirms within 5 business days.",
     )
 

@@ -13,6 +13,7 @@ Invariants:
 - After settlement `status` is `settled`; `outcome` keeps whether it succeeded, failed or was
   cancelled.
 """
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -111,7 +112,8 @@ class Campaign(models.Model):
             ),
             models.CheckConstraint(condition=Q(raised_amount__gte=0), name="campaign_raised_not_negative"),
             models.CheckConstraint(
-                condition=~Q(kind=CampaignKind.EQUITY) | (Q(maximum_amount__isnull=False) & Q(funding_model=FundingModel.ALL_OR_NOTHING)),
+                condition=~Q(kind=CampaignKind.EQUITY)
+                | (Q(maximum_amount__isnull=False) & Q(funding_model=FundingModel.ALL_OR_NOTHING)),
                 name="campaign_equity_has_maximum_and_is_aon",
             ),
         ]
@@ -192,7 +194,11 @@ class Pledge(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="pledges")
     backer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="pledges")
     backer_organisation = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="pledges",
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="pledges",
         help_text="Set when the backer pledged for an institutional investor.",
     )
     wallet = models.ForeignKey("ledger.Account", on_delete=models.PROTECT, related_name="+")
@@ -202,7 +208,9 @@ class Pledge(models.Model):
     shares = models.PositiveBigIntegerField(default=0)
     status = models.CharField(max_length=16, choices=PledgeStatus.choices, default=PledgeStatus.ACTIVE)
     reconfirm_by = models.DateTimeField(null=True, blank=True)
-    refund_transaction = models.ForeignKey("ledger.Transaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    refund_transaction = models.ForeignKey(
+        "ledger.Transaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

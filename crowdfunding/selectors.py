@@ -1,4 +1,5 @@
 """Reads of crowdfunding. Every list is filtered by who asks, and has a constant number of queries."""
+
 from django.db.models import Case, DecimalField, ExpressionWrapper, F, IntegerField, Q, QuerySet, Value, When
 
 from platform_core.accounts.models import User
@@ -12,12 +13,25 @@ SORTS = {
 }
 
 
-def campaign_list(*, user: User | None = None, kind: str = "", category: str = "", status: str = "", q: str = "", sort: str = "", mine: bool = False) -> QuerySet[Campaign]:
+def campaign_list(
+    *,
+    user: User | None = None,
+    kind: str = "",
+    category: str = "",
+    status: str = "",
+    q: str = "",
+    sort: str = "",
+    mine: bool = False,
+) -> QuerySet[Campaign]:
     """Public campaigns for everyone; an SME also sees its own drafts (`mine=True`: only its own);
     operators and regulators see all."""
     qs = Campaign.objects.select_related("organisation", "equity_terms")
     staff = user is not None and user.is_authenticated and (user.is_operator or user.is_regulator)
-    own = Q(organisation_id=user.organisation_id) if user is not None and user.is_authenticated and user.organisation_id else Q(pk__in=[])
+    own = (
+        Q(organisation_id=user.organisation_id)
+        if user is not None and user.is_authenticated and user.organisation_id
+        else Q(pk__in=[])
+    )
     if mine:
         qs = qs.filter(own)
     elif not staff:
@@ -31,10 +45,14 @@ def campaign_list(*, user: User | None = None, kind: str = "", category: str = "
     if q:
         qs = qs.filter(Q(title__icontains=q) | Q(summary__icontains=q) | Q(organisation__legal_name__icontains=q))
     qs = qs.annotate(
-        funded_ratio=ExpressionWrapper(F("raised_amount") / F("target_amount"), output_field=DecimalField(max_digits=30, decimal_places=6))
+        funded_ratio=ExpressionWrapper(
+            F("raised_amount") / F("target_amount"), output_field=DecimalField(max_digits=30, decimal_places=6)
+        )
     )
     if sort == "ending_soon":
-        qs = qs.annotate(open_first=Case(When(status=CampaignStatus.LIVE, then=Value(0)), default=Value(1), output_field=IntegerField()))
+        qs = qs.annotate(
+            open_first=Case(When(status=CampaignStatus.LIVE, then=Value(0)), default=Value(1), output_field=IntegerField())
+        )
         return qs.order_by("open_first", "deadline", "pk")
     return qs.order_by(*SORTS.get(sort, ("-created_at", "-pk")))
 

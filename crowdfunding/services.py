@@ -18,6 +18,7 @@ Rules (defaults in settings.CROWDFUNDING, an operator's rule pack):
 - Settlement empties the escrow exactly once, in batches that each commit with their pledges'
   new status, so a task that runs twice, concurrently, or is killed halfway has one effect.
 """
+
 import datetime
 import zoneinfo
 from decimal import Decimal
@@ -27,7 +28,15 @@ from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from platform_core.accounts.models import InvestorProfile, MemberRole, Organisation, OrganisationKind, PlatformProperty, Role, User
+from platform_core.accounts.models import (
+    InvestorProfile,
+    MemberRole,
+    Organisation,
+    OrganisationKind,
+    PlatformProperty,
+    Role,
+    User,
+)
 from platform_core.accounts.services import (
     entity_default,
     entity_require_open,
@@ -37,7 +46,6 @@ from platform_core.accounts.services import (
 from platform_core.audit import audit_record, audit_trail, audit_transition
 from platform_core.errors import ApplicationError
 from platform_core.ledger.models import Account
-from platform_core.state import transition
 from platform_core.ledger.services import (
     escrow_for,
     escrow_refund,
@@ -48,6 +56,7 @@ from platform_core.ledger.services import (
     wallet_for,
 )
 from platform_core.money import ZERO, currency_check, default_currency, parse_amount, quantize
+from platform_core.state import transition
 
 from .models import (
     SETTLING,
@@ -156,7 +165,9 @@ def _tier_clean(raw: dict, currency: str) -> dict:
         except (TypeError, ValueError):
             raise ApplicationError("invalid_tier", "A tier's quantity limit is a whole number.", field="tiers") from None
         if limit < 1:
-            raise ApplicationError("invalid_tier", "A tier's quantity limit is at least 1 (leave it empty for unlimited).", field="tiers")
+            raise ApplicationError(
+                "invalid_tier", "A tier's quantity limit is at least 1 (leave it empty for unlimited).", field="tiers"
+            )
     delivery = raw.get("estimated_delivery")
     if isinstance(delivery, str):
         try:
@@ -166,8 +177,11 @@ def _tier_clean(raw: dict, currency: str) -> dict:
     if not isinstance(delivery, datetime.date):
         raise ApplicationError("invalid_tier", "Give each tier an estimated delivery month (YYYY-MM).", field="tiers")
     return {
-        "title": title[:200], "description": (raw.get("description") or "").strip(), "minimum_amount": minimum,
-        "quantity_limit": limit, "estimated_delivery": delivery.replace(day=1),
+        "title": title[:200],
+        "description": (raw.get("description") or "").strip(),
+        "minimum_amount": minimum,
+        "quantity_limit": limit,
+        "estimated_delivery": delivery.replace(day=1),
     }
 
 
@@ -178,7 +192,9 @@ def _terms_clean(raw: dict | None, currency: str) -> dict:
     try:
         max_investors = int(max_investors)
     except (TypeError, ValueError):
-        raise ApplicationError("invalid_equity_terms", "The maximum number of investors is a whole number.", field="max_investors") from None
+        raise ApplicationError(
+            "invalid_equity_terms", "The maximum number of investors is a whole number.", field="max_investors"
+        ) from None
     if not 1 <= max_investors <= rules()["EQUITY_MAX_INVESTORS"]:
         raise ApplicationError(
             "invalid_equity_terms", f"An offering has 1 to {rules()['EQUITY_MAX_INVESTORS']} investors.", field="max_investors"
@@ -237,19 +253,39 @@ def _campaign_clean(data: dict, *, kind: str) -> dict:
     _duration_check(kind, timezone.now(), deadline)
     _cover_image_check(data.get("cover_image"))
     return {
-        "title": title[:200], "summary": summary[:500], "story": (data.get("story") or "").strip(), "category": category,
-        "target_amount": target, "maximum_amount": maximum, "funding_model": funding_model, "currency": currency,
-        "time_zone": tz_name, "deadline": deadline,
+        "title": title[:200],
+        "summary": summary[:500],
+        "story": (data.get("story") or "").strip(),
+        "category": category,
+        "target_amount": target,
+        "maximum_amount": maximum,
+        "funding_model": funding_model,
+        "currency": currency,
+        "time_zone": tz_name,
+        "deadline": deadline,
     }
 
 
-EDITABLE = ("title", "summary", "story", "category", "target_amount", "maximum_amount", "funding_model", "currency", "time_zone", "deadline")
+EDITABLE = (
+    "title",
+    "summary",
+    "story",
+    "category",
+    "target_amount",
+    "maximum_amount",
+    "funding_model",
+    "currency",
+    "time_zone",
+    "deadline",
+)
 
 
 # --- campaign lifecycle -----------------------------------------------------------------------
 
 
-def campaign_create(*, user: User, kind: str, tiers: list[dict] | None = None, equity_terms: dict | None = None, **data) -> Campaign:
+def campaign_create(
+    *, user: User, kind: str, tiers: list[dict] | None = None, equity_terms: dict | None = None, **data
+) -> Campaign:
     """A draft campaign of the user's SME, with its reward tiers or equity terms."""
     if user.role != Role.SME or user.organisation is None or user.organisation.kind != OrganisationKind.SME:
         raise ApplicationError("permission_denied", "Only SMEs raise money with campaigns.")
@@ -262,8 +298,12 @@ def campaign_create(*, user: User, kind: str, tiers: list[dict] | None = None, e
     terms = _terms_clean(equity_terms, fields["currency"]) if kind == CampaignKind.EQUITY else None
     with transaction.atomic():
         campaign = Campaign.objects.create(
-            entity=entity, organisation=user.organisation, created_by=user, kind=kind,
-            cover_image=data.get("cover_image") or "", **fields,
+            entity=entity,
+            organisation=user.organisation,
+            created_by=user,
+            kind=kind,
+            cover_image=data.get("cover_image") or "",
+            **fields,
         )
         RewardTier.objects.bulk_create([RewardTier(campaign=campaign, **row) for row in tier_rows])
         if terms:
@@ -272,7 +312,9 @@ def campaign_create(*, user: User, kind: str, tiers: list[dict] | None = None, e
     return campaign
 
 
-def campaign_update(*, user: User, campaign_id: int, tiers: list[dict] | None = None, equity_terms: dict | None = None, **data) -> Campaign:
+def campaign_update(
+    *, user: User, campaign_id: int, tiers: list[dict] | None = None, equity_terms: dict | None = None, **data
+) -> Campaign:
     """Edit a draft. Fields not given keep their values; `tiers`, when given, replace the tiers."""
     with transaction.atomic():
         campaign = _lock(campaign_id)
@@ -401,9 +443,7 @@ def campaign_close(*, campaign_id: int, now=None) -> Campaign | None:
         campaign = _lock(campaign_id)
         if campaign.status not in (CampaignStatus.LIVE, CampaignStatus.SUSPENDED) or campaign.deadline > now:
             return None
-        committed = (
-            campaign.pledges.filter(status=PledgeStatus.ACTIVE).aggregate(s=Sum("amount"))["s"] or ZERO
-        )
+        committed = campaign.pledges.filter(status=PledgeStatus.ACTIVE).aggregate(s=Sum("amount"))["s"] or ZERO
         if campaign.status == CampaignStatus.SUSPENDED:
             outcome, note = CampaignStatus.FAILED, "suspended at the deadline"
         elif campaign.funding_model == FundingModel.FLEXIBLE:
@@ -421,17 +461,21 @@ def campaigns_due(*, now=None, limit: int = 500) -> list[int]:
     now = now or timezone.now()
     return list(
         Campaign.objects.filter(status__in=[CampaignStatus.LIVE, CampaignStatus.SUSPENDED], deadline__lte=now)
-        .order_by("deadline").values_list("pk", flat=True)[:limit]
+        .order_by("deadline")
+        .values_list("pk", flat=True)[:limit]
     )
 
 
-def campaigns_unsettled(*, now=None, stalled_after: datetime.timedelta = datetime.timedelta(minutes=5), limit: int = 500) -> list[int]:
+def campaigns_unsettled(
+    *, now=None, stalled_after: datetime.timedelta = datetime.timedelta(minutes=5), limit: int = 500
+) -> list[int]:
     """Campaigns whose settlement has made no progress for a while (its task was lost or its worker
     killed): they are enqueued again. Every settlement batch touches `updated_at`."""
     now = now or timezone.now()
     return list(
         Campaign.objects.filter(status__in=list(SETTLING), updated_at__lt=now - stalled_after)
-        .order_by("pk").values_list("pk", flat=True)[:limit]
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
     )
 
 
@@ -454,7 +498,11 @@ def campaign_settle(*, campaign_id: int, batch_size: int | None = None, max_batc
                 return campaign.status == CampaignStatus.SETTLED
             escrow = escrow or escrow_for(campaign, campaign.currency)
             # on success, commitments still on hold were not reconfirmed: refund them, then pay out
-            refunding = (PledgeStatus.ON_HOLD,) if campaign.status == CampaignStatus.SUCCEEDED else (PledgeStatus.ON_HOLD, PledgeStatus.ACTIVE)
+            refunding = (
+                (PledgeStatus.ON_HOLD,)
+                if campaign.status == CampaignStatus.SUCCEEDED
+                else (PledgeStatus.ON_HOLD, PledgeStatus.ACTIVE)
+            )
             if any(_refund_batch(campaign, escrow, batch_size, status=status, after=after) for status in refunding):
                 continue
             if campaign.status == CampaignStatus.SUCCEEDED:
@@ -473,7 +521,8 @@ def _refund_batch(campaign: Campaign, escrow: Account, batch_size: int, *, statu
     batches in order, each starting past the last one (`after`) rather than wading through the
     index entries of pledges already refunded. Returns how many."""
     rows = list(
-        Pledge.objects.filter(campaign=campaign, status=status, pk__gt=after.get(status, 0)).order_by("pk")
+        Pledge.objects.filter(campaign=campaign, status=status, pk__gt=after.get(status, 0))
+        .order_by("pk")
         .values_list("pk", "wallet_id", "amount")[:batch_size]
     )
     if not rows:
@@ -481,8 +530,11 @@ def _refund_batch(campaign: Campaign, escrow: Account, batch_size: int, *, statu
     after[status] = rows[-1][0]
     first, last = rows[0][0], rows[-1][0]
     txn = escrow_refund(
-        escrow=escrow, rows=[(wallet_id, amount) for _, wallet_id, amount in rows], kind="crowdfunding_refund",
-        memo=f"Refund of campaign {campaign.pk}: {campaign.title}", reference=f"crowdfunding:campaign:{campaign.pk}:refund:{first}-{last}",
+        escrow=escrow,
+        rows=[(wallet_id, amount) for _, wallet_id, amount in rows],
+        kind="crowdfunding_refund",
+        memo=f"Refund of campaign {campaign.pk}: {campaign.title}",
+        reference=f"crowdfunding:campaign:{campaign.pk}:refund:{first}-{last}",
     )
     refunded = Pledge.objects.filter(campaign=campaign, status=status, pk__gte=first, pk__lte=last).update(
         status=PledgeStatus.REFUNDED, refund_transaction=txn, updated_at=timezone.now()
@@ -504,13 +556,20 @@ def _payout(campaign: Campaign) -> None:
         if fee:
             changes += fee_changes(source=escrow, amount=fee)
         transaction_post(
-            kind="crowdfunding_payout", changes=changes, memo=f"Payout of campaign {campaign.pk}: {campaign.title}"[:300],
+            kind="crowdfunding_payout",
+            changes=changes,
+            memo=f"Payout of campaign {campaign.pk}: {campaign.title}"[:300],
             reference=f"crowdfunding:campaign:{campaign.pk}:payout",
         )
-    Pledge.objects.filter(campaign=campaign, status=PledgeStatus.ACTIVE).update(status=PledgeStatus.COLLECTED, updated_at=timezone.now())
+    Pledge.objects.filter(campaign=campaign, status=PledgeStatus.ACTIVE).update(
+        status=PledgeStatus.COLLECTED, updated_at=timezone.now()
+    )
     campaign.payout_amount, campaign.fee_amount, campaign.settled_at = net, fee, timezone.now()
     _transition(
-        campaign, CampaignStatus.SETTLED, actor=None, note=f"paid {net} to the SME, fee {fee}",
+        campaign,
+        CampaignStatus.SETTLED,
+        actor=None,
+        note=f"paid {net} to the SME, fee {fee}",
         fields=("payout_amount", "fee_amount", "settled_at"),
     )
     _notify_after_commit(campaign.pk)
@@ -539,18 +598,22 @@ def campaign_outcome_notify(*, campaign_id: int, batch_size: int = 500) -> int:
         while True:
             with transaction.atomic():
                 batch = list(
-                    Pledge.objects.select_for_update(skip_locked=True).filter(campaign=campaign, notified_at__isnull=True)
-                    .exclude(status=PledgeStatus.CANCELLED).select_related("backer").order_by("pk")[:batch_size]
+                    Pledge.objects.select_for_update(skip_locked=True)
+                    .filter(campaign=campaign, notified_at__isnull=True)
+                    .exclude(status=PledgeStatus.CANCELLED)
+                    .select_related("backer")
+                    .order_by("pk")[:batch_size]
                 )
                 if not batch:
                     break
                 messages = [
                     mail.EmailMessage(
                         subject=f"{campaign.title}: {campaign.outcome}",
-                        body=f"The campaign \"{campaign.title}\" {verdict}. Your pledge of {p.amount} {p.currency} is now {p.get_status_display().lower()}.",
+                        body=f'The campaign "{campaign.title}" {verdict}. Your pledge of {p.amount} {p.currency} is now {p.get_status_display().lower()}.',
                         to=[p.backer.email],
                     )
-                    for p in batch if p.backer.email
+                    for p in batch
+                    if p.backer.email
                 ]
                 connection.send_messages(messages)
                 Pledge.objects.filter(pk__in=[p.pk for p in batch]).update(notified_at=timezone.now())
@@ -559,9 +622,15 @@ def campaign_outcome_notify(*, campaign_id: int, batch_size: int = 500) -> int:
             if not audit_trail(campaign).filter(action="outcome_notified").exists():
                 owners = list(campaign.organisation.members.exclude(email="").values_list("email", flat=True))
                 if owners:
-                    connection.send_messages([mail.EmailMessage(
-                        subject=f"{campaign.title}: {campaign.outcome}", body=f"Your campaign \"{campaign.title}\" {verdict}.", to=owners,
-                    )])
+                    connection.send_messages(
+                        [
+                            mail.EmailMessage(
+                                subject=f"{campaign.title}: {campaign.outcome}",
+                                body=f'Your campaign "{campaign.title}" {verdict}.',
+                                to=owners,
+                            )
+                        ]
+                    )
                     sent += 1
                 audit_record(campaign, action="outcome_notified", to_value=campaign.outcome)
     return sent
@@ -587,7 +656,9 @@ def equity_investor_limit(user: User) -> Decimal | None:
 def equity_invested_12_months(user: User, now) -> Decimal:
     return (
         Pledge.objects.filter(
-            backer=user, backer_organisation__isnull=True, campaign__kind=CampaignKind.EQUITY,
+            backer=user,
+            backer_organisation__isnull=True,
+            campaign__kind=CampaignKind.EQUITY,
             status__in=[PledgeStatus.ACTIVE, PledgeStatus.ON_HOLD, PledgeStatus.COLLECTED],
             created_at__gte=now - datetime.timedelta(days=365),
         ).aggregate(s=Sum("amount"))["s"]
@@ -610,12 +681,19 @@ def _held_pledges_of(party, campaign_id: int):
 def _refusal_reason(campaign_id: int, amount: Decimal, now, new_investor: bool) -> ApplicationError:
     campaign = Campaign.objects.select_related("equity_terms").get(pk=campaign_id)
     if campaign.status != CampaignStatus.LIVE:
-        return ApplicationError("campaign_not_live", f"This campaign is {campaign.get_status_display().lower()}; it takes no pledges.", status=409)
+        return ApplicationError(
+            "campaign_not_live", f"This campaign is {campaign.get_status_display().lower()}; it takes no pledges.", status=409
+        )
     if campaign.deadline <= now:
         return ApplicationError("campaign_closed", "The deadline has passed; the campaign takes no more pledges.", status=409)
     if campaign.maximum_amount is not None and campaign.raised_amount + amount > campaign.maximum_amount:
         room = campaign.maximum_amount - campaign.raised_amount
-        return ApplicationError("maximum_exceeded", f"This pledge would exceed the campaign's maximum; at most {room} can still be pledged.", field="amount", status=409)
+        return ApplicationError(
+            "maximum_exceeded",
+            f"This pledge would exceed the campaign's maximum; at most {room} can still be pledged.",
+            field="amount",
+            status=409,
+        )
     if new_investor and campaign.is_equity:
         return ApplicationError("max_investors_reached", "This offering has reached its maximum number of investors.", status=409)
     return ApplicationError("conflict", "The pledge could not be recorded; try again.", status=409)
@@ -623,8 +701,17 @@ def _refusal_reason(campaign_id: int, amount: Decimal, now, new_investor: bool) 
 
 #: What a pledge reads of its campaign (a hot path: not the story, not the counters).
 PLEDGE_CAMPAIGN_FIELDS = (
-    "pk", "kind", "title", "status", "deadline", "currency", "organisation_id", "maximum_amount",
-    "equity_terms__price_per_share", "equity_terms__minimum_investment", "equity_terms__max_investors",
+    "pk",
+    "kind",
+    "title",
+    "status",
+    "deadline",
+    "currency",
+    "organisation_id",
+    "maximum_amount",
+    "equity_terms__price_per_share",
+    "equity_terms__minimum_investment",
+    "equity_terms__max_investors",
 )
 
 
@@ -649,14 +736,18 @@ def pledge_create(*, user: User, campaign_id: int, amount, tier_id: int | None =
         if tier is None:
             raise ApplicationError("invalid_tier", "That reward tier does not belong to this campaign.", field="tier")
         if amount < tier.minimum_amount:
-            raise ApplicationError("below_tier_minimum", f"This reward needs a pledge of at least {tier.minimum_amount}.", field="amount")
+            raise ApplicationError(
+                "below_tier_minimum", f"This reward needs a pledge of at least {tier.minimum_amount}.", field="amount"
+            )
     shares = 0
     if campaign.is_equity:
         terms = campaign.equity_terms
         if tier is not None:
             raise ApplicationError("invalid_tier", "Equity offerings have no reward tiers.", field="tier")
         if amount < terms.minimum_investment:
-            raise ApplicationError("below_minimum_investment", f"The minimum investment is {terms.minimum_investment}.", field="amount")
+            raise ApplicationError(
+                "below_minimum_investment", f"The minimum investment is {terms.minimum_investment}.", field="amount"
+            )
         shares_exact = amount / terms.price_per_share
         if shares_exact != shares_exact.to_integral_value():
             raise ApplicationError(
@@ -679,13 +770,24 @@ def pledge_create(*, user: User, campaign_id: int, amount, tier_id: int | None =
                     )
         new_investor = not _held_pledges_of(party, campaign.pk).exists()
         pledge = Pledge.objects.create(
-            campaign=campaign, backer=user, backer_organisation=party if isinstance(party, Organisation) else None,
-            wallet=wallet, tier=tier, amount=amount, currency=campaign.currency, shares=shares,
+            campaign=campaign,
+            backer=user,
+            backer_organisation=party if isinstance(party, Organisation) else None,
+            wallet=wallet,
+            tier=tier,
+            amount=amount,
+            currency=campaign.currency,
+            shares=shares,
         )
         audit_record(pledge, action="created", actor=user, to_value=pledge.status, data={"amount": str(amount)})
         transaction_post(
-            kind="crowdfunding_pledge", changes=[(wallet, -amount), (escrow, amount)], memo=f"Pledge {pledge.pk} to {campaign.title}",
-            actor=user, reference=f"crowdfunding:pledge:{pledge.pk}:in", reference_is_new=True, savepoint=False,
+            kind="crowdfunding_pledge",
+            changes=[(wallet, -amount), (escrow, amount)],
+            memo=f"Pledge {pledge.pk} to {campaign.title}",
+            actor=user,
+            reference=f"crowdfunding:pledge:{pledge.pk}:in",
+            reference_is_new=True,
+            savepoint=False,
         )
         # The hot rows come last, so they stay locked only until the commit: the escrow (locked at
         # the end of the transfer), then the tier and the campaign (conditional UPDATEs).
@@ -700,11 +802,13 @@ def pledge_create(*, user: User, campaign_id: int, amount, tier_id: int | None =
         if guard.update(**counters) != 1:
             raise _refusal_reason(campaign.pk, amount, now, new_investor)
         if tier is not None:
-            taken = RewardTier.objects.filter(pk=tier.pk).filter(
-                Q(quantity_limit__isnull=True) | Q(claimed__lt=F("quantity_limit"))
-            ).update(claimed=F("claimed") + 1)
+            taken = (
+                RewardTier.objects.filter(pk=tier.pk)
+                .filter(Q(quantity_limit__isnull=True) | Q(claimed__lt=F("quantity_limit")))
+                .update(claimed=F("claimed") + 1)
+            )
             if taken != 1:
-                raise ApplicationError("tier_sold_out", f"The reward \"{tier.title}\" is sold out.", field="tier", status=409)
+                raise ApplicationError("tier_sold_out", f'The reward "{tier.title}" is sold out.', field="tier", status=409)
     return pledge
 
 
@@ -713,7 +817,9 @@ def _pledge_for_backer(user: User, pledge_id: int) -> Pledge:
     pledge = Pledge.objects.filter(pk=pledge_id).first()
     if pledge is None:
         raise ApplicationError("not_found", "No such pledge.", status=404)
-    mine = pledge.backer_id == user.pk or (pledge.backer_organisation_id and pledge.backer_organisation_id == user.organisation_id)
+    mine = pledge.backer_id == user.pk or (
+        pledge.backer_organisation_id and pledge.backer_organisation_id == user.organisation_id
+    )
     if not mine:
         raise ApplicationError("not_found", "No such pledge.", status=404)
     return pledge
@@ -724,8 +830,12 @@ def _pledge_release(pledge: Pledge, campaign: Campaign, *, status: str, actor, n
     locked by the caller)."""
     old = pledge.status
     txn = transfer(
-        source=escrow_for(campaign, campaign.currency), destination=pledge.wallet, amount=pledge.amount,
-        kind="crowdfunding_pledge_cancel", memo=f"Pledge {pledge.pk} cancelled"[:300], actor=actor,
+        source=escrow_for(campaign, campaign.currency),
+        destination=pledge.wallet,
+        amount=pledge.amount,
+        kind="crowdfunding_pledge_cancel",
+        memo=f"Pledge {pledge.pk} cancelled"[:300],
+        actor=actor,
         reference=f"crowdfunding:pledge:{pledge.pk}:cancel",
     )
     pledge.status, pledge.refund_transaction, pledge.reconfirm_by = status, txn, None
@@ -771,7 +881,9 @@ def _add_business_days(start: datetime.datetime, days: int) -> datetime.datetime
     return current
 
 
-def campaign_update_post(*, user: User, campaign_id: int, title: str, body: str, backers_only: bool = False, material_change: bool = False) -> CampaignUpdate:
+def campaign_update_post(
+    *, user: User, campaign_id: int, title: str, body: str, backers_only: bool = False, material_change: bool = False
+) -> CampaignUpdate:
     """The SME posts an update. A material change to a live equity offering puts every commitment
     on hold until the investor reconfirms (17 CFR 227.203(a)(2))."""
     title, body = (title or "").strip(), (body or "").strip()
@@ -785,7 +897,12 @@ def campaign_update_post(*, user: User, campaign_id: int, title: str, body: str,
         if material_change and not (campaign.is_equity and campaign.status == CampaignStatus.LIVE):
             raise ApplicationError("invalid_update", "Material changes apply to live equity offerings.", field="material_change")
         update = CampaignUpdate.objects.create(
-            campaign=campaign, author=user, title=title[:200], body=body, backers_only=backers_only, is_material_change=material_change
+            campaign=campaign,
+            author=user,
+            title=title[:200],
+            body=body,
+            backers_only=backers_only,
+            is_material_change=material_change,
         )
         if material_change:
             deadline = _add_business_days(timezone.now(), rules()["MATERIAL_CHANGE_RECONFIRM_BUSINESS_DAYS"])
@@ -814,7 +931,9 @@ def pledges_expire_unconfirmed(*, now=None, limit: int = 1000) -> int:
     """Cancel and refund commitments not reconfirmed in time."""
     now = now or timezone.now()
     expired = 0
-    for pledge_id, campaign_id in Pledge.objects.filter(status=PledgeStatus.ON_HOLD, reconfirm_by__lte=now).values_list("pk", "campaign_id")[:limit]:
+    for pledge_id, campaign_id in Pledge.objects.filter(status=PledgeStatus.ON_HOLD, reconfirm_by__lte=now).values_list(
+        "pk", "campaign_id"
+    )[:limit]:
         with transaction.atomic():
             campaign = _lock(campaign_id)
             pledge = Pledge.objects.select_for_update().get(pk=pledge_id)

@@ -9,6 +9,7 @@ Columns and their rounding (all HALF_EVEN, computed from unrounded sums):
 - financing per project (10k yuan): funding (unrounded) / successful projects, to 2 decimals;
 - total projects on platform: every campaign of that entity and property that went live.
 """
+
 import csv
 import datetime
 import io
@@ -28,9 +29,13 @@ ROUNDING_NOTE = (
 )
 PROPERTY_OF_KIND = {CampaignKind.REWARD: "Commodity", CampaignKind.EQUITY: "Equity"}
 COLUMNS = [
-    ("platform", "Platform"), ("property", "Property"), ("successful_projects", "Successful projects"),
-    ("successful_funding_10k", "Successful funding (10k yuan)"), ("supporters", "Supporters of successful projects"),
-    ("supporters_per_project", "Supporters per project"), ("financing_per_project_10k", "Financing per project (10k yuan)"),
+    ("platform", "Platform"),
+    ("property", "Property"),
+    ("successful_projects", "Successful projects"),
+    ("successful_funding_10k", "Successful funding (10k yuan)"),
+    ("supporters", "Supporters of successful projects"),
+    ("supporters_per_project", "Supporters per project"),
+    ("financing_per_project_10k", "Financing per project (10k yuan)"),
     ("total_projects", "Total projects on platform"),
 ]
 TEN_THOUSAND = Decimal(10000)
@@ -59,8 +64,10 @@ def crowdfunding_stats(*, date_from: datetime.datetime | None = None, date_to: d
     groups = (
         qs.values("entity__name", "kind")
         .annotate(
-            total=Count("pk"), successful=Count("pk", filter=won),
-            funding=Sum("raised_amount", filter=won), supporters=Sum("pledge_count", filter=won),
+            total=Count("pk"),
+            successful=Count("pk", filter=won),
+            funding=Sum("raised_amount", filter=won),
+            supporters=Sum("pledge_count", filter=won),
         )
         .order_by("kind", "entity__name")
     )
@@ -69,19 +76,34 @@ def crowdfunding_stats(*, date_from: datetime.datetime | None = None, date_to: d
         successful = g["successful"]
         funding = (g["funding"] or Decimal(0)) / TEN_THOUSAND
         supporters = g["supporters"] or 0
-        rows.append(StatsRow(
-            platform=g["entity__name"], property=PROPERTY_OF_KIND[g["kind"]], successful_projects=successful,
-            successful_funding_10k=funding.quantize(Decimal(1), ROUND_HALF_EVEN), supporters=supporters,
-            supporters_per_project=int((Decimal(supporters) / successful).quantize(Decimal(1), ROUND_HALF_EVEN)) if successful else 0,
-            financing_per_project_10k=(funding / successful).quantize(Decimal("0.01"), ROUND_HALF_EVEN) if successful else Decimal("0.00"),
-            total_projects=g["total"],
-        ))
+        rows.append(
+            StatsRow(
+                platform=g["entity__name"],
+                property=PROPERTY_OF_KIND[g["kind"]],
+                successful_projects=successful,
+                successful_funding_10k=funding.quantize(Decimal(1), ROUND_HALF_EVEN),
+                supporters=supporters,
+                supporters_per_project=int((Decimal(supporters) / successful).quantize(Decimal(1), ROUND_HALF_EVEN))
+                if successful
+                else 0,
+                financing_per_project_10k=(funding / successful).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+                if successful
+                else Decimal("0.00"),
+                total_projects=g["total"],
+            )
+        )
     return rows
 
 
 def stats_render(rows: list[StatsRow], fmt: str = "table") -> str:
     if fmt == "json":
-        return json.dumps({"rounding": ROUNDING_NOTE, "rows": [{k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(r).items()} for r in rows]}, indent=2)
+        return json.dumps(
+            {
+                "rounding": ROUNDING_NOTE,
+                "rows": [{k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(r).items()} for r in rows],
+            },
+            indent=2,
+        )
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
@@ -89,9 +111,13 @@ def stats_render(rows: list[StatsRow], fmt: str = "table") -> str:
         for r in rows:
             writer.writerow([getattr(r, key) for key, _ in COLUMNS])
         return out.getvalue()
-    cells = [[label for _, label in COLUMNS]] + [[f"{getattr(r, key):,}" if not isinstance(getattr(r, key), str) else getattr(r, key) for key, _ in COLUMNS] for r in rows]
+    cells = [[label for _, label in COLUMNS]] + [
+        [f"{getattr(r, key):,}" if not isinstance(getattr(r, key), str) else getattr(r, key) for key, _ in COLUMNS] for r in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
-    lines = [" | ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))) for row in cells]
+    lines = [
+        " | ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))) for row in cells
+    ]
     lines.insert(1, "-+-".join("-" * w for w in widths))
     return "\n".join(lines) + f"\n\nRounding: {ROUNDING_NOTE}\n"
 

@@ -1,4 +1,5 @@
 """Thin Celery tasks of crowdfunding: ids in, one service call, safe to run twice or concurrently."""
+
 from celery import shared_task
 
 from platform_core.jobs import job_run

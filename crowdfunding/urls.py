@@ -1,4 +1,5 @@
 """Crowdfunding pages, mounted at /campaigns/ by platform_core/urls.py."""
+
 from django.urls import path
 
 from . import views

@@ -4,6 +4,7 @@ renders the result; every rule lives in crowdfunding/services.py and crowdfundin
 Who sees what: the selectors filter by the user; a campaign, pledge or backers list that is not the
 user's to see is a 404, never a 403 that would confirm it exists.
 """
+
 import csv
 import datetime
 import zoneinfo
@@ -95,8 +96,11 @@ def _campaign_initial(campaign: Campaign) -> dict:
 def _tiers_initial(campaign: Campaign) -> list[dict]:
     return [
         {
-            "title": tier.title, "description": tier.description, "minimum_amount": tier.minimum_amount,
-            "quantity_limit": tier.quantity_limit, "estimated_delivery": tier.estimated_delivery.strftime("%Y-%m"),
+            "title": tier.title,
+            "description": tier.description,
+            "minimum_amount": tier.minimum_amount,
+            "quantity_limit": tier.quantity_limit,
+            "estimated_delivery": tier.estimated_delivery.strftime("%Y-%m"),
         }
         for tier in campaign.tiers.all()
     ]
@@ -133,9 +137,11 @@ def campaign_create(request):
         if form_ok and tiers_ok:
             try:
                 campaign = services.campaign_create(
-                    user=request.user, kind=form.chosen_kind,
+                    user=request.user,
+                    kind=form.chosen_kind,
                     tiers=tiers.tiers() if form.chosen_kind == CampaignKind.REWARD else None,
-                    equity_terms=form.equity_terms(), **form.campaign_fields(),
+                    equity_terms=form.equity_terms(),
+                    **form.campaign_fields(),
                 )
             except ApplicationError as exc:
                 _add_campaign_error(form, tiers, exc)
@@ -160,9 +166,11 @@ def campaign_edit(request, campaign_id: int):
         if form_ok and tiers_ok:
             try:
                 services.campaign_update(
-                    user=request.user, campaign_id=campaign.pk,
+                    user=request.user,
+                    campaign_id=campaign.pk,
                     tiers=tiers.tiers() if campaign.kind == CampaignKind.REWARD else None,
-                    equity_terms=form.equity_terms() or ({} if campaign.is_equity else None), **form.campaign_fields(),
+                    equity_terms=form.equity_terms() or ({} if campaign.is_equity else None),
+                    **form.campaign_fields(),
                 )
             except ApplicationError as exc:
                 _raise_if_not_found(exc)
@@ -179,7 +187,8 @@ def campaign_edit(request, campaign_id: int):
 def campaign_submit(request, campaign_id: int):
     campaign = _managed_or_404(request, campaign_id)
     done = _flash_service_call(
-        request, lambda: services.campaign_submit(user=request.user, campaign_id=campaign.pk),
+        request,
+        lambda: services.campaign_submit(user=request.user, campaign_id=campaign.pk),
         "Submitted for review. An operator will approve it or tell you what to change.",
     )
     return redirect("crowdfunding:campaign-detail" if done else "crowdfunding:campaign-preview", campaign_id=campaign.pk)
@@ -190,7 +199,8 @@ def campaign_submit(request, campaign_id: int):
 def campaign_redraft(request, campaign_id: int):
     campaign = _managed_or_404(request, campaign_id)
     done = _flash_service_call(
-        request, lambda: services.campaign_redraft(user=request.user, campaign_id=campaign.pk),
+        request,
+        lambda: services.campaign_redraft(user=request.user, campaign_id=campaign.pk),
         "Back to draft: edit it and submit it again.",
     )
     return redirect("crowdfunding:campaign-edit" if done else "crowdfunding:campaign-detail", campaign_id=campaign.pk)
@@ -222,8 +232,12 @@ def campaign_update_post(request, campaign_id: int):
     if form.is_valid():
         try:
             services.campaign_update_post(
-                user=request.user, campaign_id=campaign.pk, title=form.cleaned_data["title"], body=form.cleaned_data["body"],
-                backers_only=form.cleaned_data["backers_only"], material_change=form.cleaned_data.get("material_change", False),
+                user=request.user,
+                campaign_id=campaign.pk,
+                title=form.cleaned_data["title"],
+                body=form.cleaned_data["body"],
+                backers_only=form.cleaned_data["backers_only"],
+                material_change=form.cleaned_data.get("material_change", False),
             )
         except ApplicationError as exc:
             _raise_if_not_found(exc)
@@ -245,9 +259,16 @@ def campaign_list(request):
     _label_categories(page)
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "crowdfunding/campaign_list.html", {
-        "filter_form": filter_form, "page": page, "now": timezone.now(), "query": query.urlencode(),
-    })
+    return render(
+        request,
+        "crowdfunding/campaign_list.html",
+        {
+            "filter_form": filter_form,
+            "page": page,
+            "now": timezone.now(),
+            "query": query.urlencode(),
+        },
+    )
 
 
 def _detail_page(request, campaign: Campaign, *, pledge_form=None, update_form=None, preview=False, status=200):
@@ -259,19 +280,24 @@ def _detail_page(request, campaign: Campaign, *, pledge_form=None, update_form=N
     if update_form is None and manages and campaign.status in (CampaignStatus.LIVE, CampaignStatus.SUSPENDED):
         update_form = CampaignUpdatePostForm(campaign=campaign)
     _label_categories([campaign])
-    return render(request, "crowdfunding/campaign_detail.html", {
-        "campaign": campaign,
-        "tiers": list(campaign.tiers.all()),
-        "terms": getattr(campaign, "equity_terms", None) if campaign.is_equity else None,
-        "updates": selectors.campaign_updates(user=None if preview else request.user, campaign=campaign),
-        "pledge_form": pledge_form,
-        "show_pledge_form": pledge_form is not None,
-        "update_form": update_form,
-        "manages": manages,
-        "preview": preview,
-        "open_for_pledges": open_for_pledges,
-        "now": now,
-    }, status=status)
+    return render(
+        request,
+        "crowdfunding/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "tiers": list(campaign.tiers.all()),
+            "terms": getattr(campaign, "equity_terms", None) if campaign.is_equity else None,
+            "updates": selectors.campaign_updates(user=None if preview else request.user, campaign=campaign),
+            "pledge_form": pledge_form,
+            "show_pledge_form": pledge_form is not None,
+            "update_form": update_form,
+            "manages": manages,
+            "preview": preview,
+            "open_for_pledges": open_for_pledges,
+            "now": now,
+        },
+        status=status,
+    )
 
 
 def campaign_detail(request, campaign_id: int):
@@ -298,8 +324,10 @@ def pledge_create(request, campaign_id: int):
 
         try:
             status, body, replayed = idempotent_run(
-                user=request.user, key=form.cleaned_data["idempotency_key"],
-                fingerprint=request_fingerprint("POST", request.path, {"amount": amount, "tier": tier_id}), run=run,
+                user=request.user,
+                key=form.cleaned_data["idempotency_key"],
+                fingerprint=request_fingerprint("POST", request.path, {"amount": amount, "tier": tier_id}),
+                run=run,
             )
         except ApplicationError as exc:  # the key itself: in use by a request still running, or reused
             form_add_application_error(form, exc)
@@ -350,7 +378,8 @@ def pledge_list(request):
 @require_POST
 def pledge_cancel(request, pledge_id: int):
     _flash_service_call(
-        request, lambda: services.pledge_cancel(user=request.user, pledge_id=pledge_id),
+        request,
+        lambda: services.pledge_cancel(user=request.user, pledge_id=pledge_id),
         "Pledge cancelled; the money is back in your wallet.",
     )
     return redirect("crowdfunding:pledge-list")
@@ -414,16 +443,18 @@ def campaign_backers_csv(request, campaign_id: int):
     def rows():
         yield writer.writerow(CSV_COLUMNS)
         for pledge in backers.iterator(chunk_size=1000):
-            yield writer.writerow([
-                pledge.pk,
-                pledge.created_at.astimezone(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-                _csv_cell(pledge.backer.username),
-                _csv_cell(pledge.backer_organisation.legal_name if pledge.backer_organisation_id else ""),
-                _csv_cell(pledge.tier.title if pledge.tier_id else ""),
-                pledge.amount,
-                pledge.currency,
-                pledge.status,
-            ])
+            yield writer.writerow(
+                [
+                    pledge.pk,
+                    pledge.created_at.astimezone(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                    _csv_cell(pledge.backer.username),
+                    _csv_cell(pledge.backer_organisation.legal_name if pledge.backer_organisation_id else ""),
+                    _csv_cell(pledge.tier.title if pledge.tier_id else ""),
+                    pledge.amount,
+                    pledge.currency,
+                    pledge.status,
+                ]
+            )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-backers.csv"'

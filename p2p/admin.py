@@ -11,7 +11,17 @@ class InstallmentInline(admin.TabularInline):
     model = Installment
     extra = 0
     can_delete = False
-    fields = ["number", "due_date", "principal_due", "interest_due", "penalty_due", "principal_paid", "interest_paid", "penalty_paid", "status"]
+    fields = [
+        "number",
+        "due_date",
+        "principal_due",
+        "interest_due",
+        "penalty_due",
+        "principal_paid",
+        "interest_paid",
+        "penalty_paid",
+        "status",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -31,6 +41,7 @@ def _approve_action(grade):
                 services.loan_approve(actor=request.user, loan_id=loan.pk, grade=grade)
             except ApplicationError as exc:
                 modeladmin.message_user(request, f"Loan {loan.pk}: {exc.message}", level=messages.ERROR)
+
     action.__name__ = f"approve_grade_{grade.lower()}"
     action.short_description = f"Approve and list as grade {grade}"
     return action
@@ -38,8 +49,21 @@ def _approve_action(grade):
 
 @admin.register(Loan)
 class LoanAdmin(PlatformAdmin):
-    list_display = ["id", "borrower", "amount", "term_months", "annual_rate", "method", "grade", "status", "funded_amount",
-                    "principal_outstanding", "days_past_due", "delinquency_bucket", "created_at"]
+    list_display = [
+        "id",
+        "borrower",
+        "amount",
+        "term_months",
+        "annual_rate",
+        "method",
+        "grade",
+        "status",
+        "funded_amount",
+        "principal_outstanding",
+        "days_past_due",
+        "delinquency_bucket",
+        "created_at",
+    ]
     list_filter = ["status", "grade", "method", "delinquency_bucket"]
     search_fields = ["borrower__legal_name", "purpose"]
     list_select_related = ["borrower"]
@@ -69,13 +93,33 @@ class InvestmentAdmin(ReadOnlyAdmin):
 
 @admin.register(Note)
 class NoteAdmin(ReadOnlyAdmin):
-    list_display = ["id", "loan", "holder", "principal", "principal_outstanding", "received_principal", "received_interest", "fees_paid"]
+    list_display = [
+        "id",
+        "loan",
+        "holder",
+        "principal",
+        "principal_outstanding",
+        "received_principal",
+        "received_interest",
+        "fees_paid",
+    ]
     list_select_related = ["loan", "holder"]
 
 
 @admin.register(Repayment)
 class RepaymentAdmin(ReadOnlyAdmin):
-    list_display = ["id", "loan", "source", "amount", "penalty_part", "interest_part", "principal_part", "service_fee", "is_compensatory", "created_at"]
+    list_display = [
+        "id",
+        "loan",
+        "source",
+        "amount",
+        "penalty_part",
+        "interest_part",
+        "principal_part",
+        "service_fee",
+        "is_compensatory",
+        "created_at",
+    ]
     list_filter = ["source", "is_compensatory"]
     list_select_related = ["loan"]
 

@@ -5,6 +5,7 @@ services own the precision and range rules, and their errors land beside the fie
 (platform_core.web.forms.form_add_application_error). Money-moving forms carry a hidden
 idempotency key, so a double-submitted form moves money once.
 """
+
 import uuid
 
 from django import forms
@@ -24,19 +25,24 @@ class LoanForm(forms.Form):
     """The SME's listing: a new draft, or the edit of one."""
 
     amount = forms.CharField(
-        label="Amount (CNY)", max_length=40, help_text="The principal you want to borrow.",
+        label="Amount (CNY)",
+        max_length=40,
+        help_text="The principal you want to borrow.",
         widget=forms.TextInput(attrs={**AMOUNT_ATTRS, "placeholder": "50000.00"}),
     )
     term_months = forms.IntegerField(
         label="Term in months", widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "12"})
     )
     annual_rate_percent = forms.CharField(
-        label="Annual rate (%)", max_length=20,
+        label="Annual rate (%)",
+        max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "12.5", "autocomplete": "off"}),
         help_text="Percent a year. When the operator grades the loan, the rate must lie in the grade's band.",
     )
     method = forms.ChoiceField(
-        label="Repayment method", choices=RepaymentMethod.choices, initial=RepaymentMethod.EQUAL_INSTALLMENTS,
+        label="Repayment method",
+        choices=RepaymentMethod.choices,
+        initial=RepaymentMethod.EQUAL_INSTALLMENTS,
         widget=forms.RadioSelect,
     )
     purpose = forms.CharField(

@@ -11,6 +11,7 @@ Invariants:
 - Every repayment is a ledger transaction from the payer to the note holders (less the investor
   service fee) and a Repayment row with its allocation; RepaymentShare rows say what each note got.
 """
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -63,7 +64,14 @@ TRANSITIONS = {
 #: Loans whose principal is owed (counts towards the borrowing caps).
 OUTSTANDING = {LoanStatus.IN_REVIEW, LoanStatus.LISTED, LoanStatus.FUNDED, LoanStatus.ACTIVE, LoanStatus.DEFAULTED}
 #: Loans investors can browse.
-PUBLIC = {LoanStatus.LISTED, LoanStatus.FUNDED, LoanStatus.ACTIVE, LoanStatus.REPAID, LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF}
+PUBLIC = {
+    LoanStatus.LISTED,
+    LoanStatus.FUNDED,
+    LoanStatus.ACTIVE,
+    LoanStatus.REPAID,
+    LoanStatus.DEFAULTED,
+    LoanStatus.WRITTEN_OFF,
+}
 
 
 class Loan(models.Model):
@@ -103,7 +111,9 @@ class Loan(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(status__in=LoanStatus.values), name="loan_status_valid"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="loan_amount_positive"),
-            models.CheckConstraint(condition=Q(funded_amount__gte=0) & Q(funded_amount__lte=F("amount")), name="loan_never_overfunded"),
+            models.CheckConstraint(
+                condition=Q(funded_amount__gte=0) & Q(funded_amount__lte=F("amount")), name="loan_never_overfunded"
+            ),
             models.CheckConstraint(condition=Q(annual_rate__gte=0) & Q(annual_rate__lte=1), name="loan_rate_sane"),
             models.CheckConstraint(condition=Q(principal_outstanding__gte=0), name="loan_outstanding_not_negative"),
         ]
@@ -125,7 +135,9 @@ class InvestmentStatus(models.TextChoices):
 class Investment(models.Model):
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="investments")
     investor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="investments")
-    investor_organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="investments")
+    investor_organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="investments"
+    )
     wallet = models.ForeignKey("ledger.Account", on_delete=models.PROTECT, related_name="+")
     amount = money_field()
     status = models.CharField(max_length=16, choices=InvestmentStatus.choices, default=InvestmentStatus.ACTIVE)
@@ -194,8 +206,10 @@ class Installment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["loan", "number"], name="installment_number_unique"),
             models.CheckConstraint(
-                condition=Q(principal_paid__lte=F("principal_due")) & Q(interest_paid__lte=F("interest_due"))
-                & Q(fee_paid__lte=F("fee_due")) & Q(penalty_paid__lte=F("penalty_due")),
+                condition=Q(principal_paid__lte=F("principal_due"))
+                & Q(interest_paid__lte=F("interest_due"))
+                & Q(fee_paid__lte=F("fee_due"))
+                & Q(penalty_paid__lte=F("penalty_due")),
                 name="installment_never_overpaid",
             ),
         ]
@@ -265,5 +279,10 @@ class RepaymentShare(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=sums_to(F("gross"), F("principal") + F("interest")), name="share_parts_add_up"),
-            models.CheckConstraint(condition=sums_to(F("net"), F("gross") - F("service_fee")), name="share_net_is_gross_less_fee"),
+            models.CheckConstraint(
+                condition=sums_to(F("net"), F("gross") - F("service_fee")), name="share_net_is_gross_less_fee"
+            ),
         ]
+
+    def __str__(self):
+        return f"Share of note {self.note_id} in repayment {self.repayment_id}"

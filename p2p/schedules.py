@@ -52,6 +52,7 @@ Sources: Apache Fineract `LoanApplicationTerms` (pmt, equal principal), `Abstrac
 (last-installment adjustment, loop until balance 0), `organisation/monetary/domain/Money.java`
 (in-multiples-of rounding).
 """
+
 from __future__ import annotations
 
 import calendar

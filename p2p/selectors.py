@@ -1,4 +1,5 @@
 """Reads of P2P lending, each filtered by who asks."""
+
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
@@ -31,7 +32,9 @@ def loan_get(*, user: User | None, loan_id: int) -> Loan | None:
 def loan_schedule(*, user: User, loan: Loan) -> QuerySet[Installment] | None:
     """The schedule is the borrower's, its note holders' and staff's business only."""
     allowed = (
-        user.organisation_id == loan.borrower_id or user.is_operator or user.is_regulator
+        user.organisation_id == loan.borrower_id
+        or user.is_operator
+        or user.is_regulator
         or note_list(user=user).filter(loan=loan).exists()
     )
     return loan.installments.order_by("number") if allowed else None
@@ -55,9 +58,14 @@ def portfolio(*, user: User) -> dict:
     loan_ids = {n.loan_id for n in notes}
     remaining = {
         row["loan_id"]: row
-        for row in Installment.objects.filter(loan_id__in=loan_ids).exclude(status=InstallmentStatus.PAID).values("loan_id").annotate(
-            principal=Sum("principal_due") - Sum("principal_paid"), interest=Sum("interest_due") - Sum("interest_paid"),
-        ).order_by()
+        for row in Installment.objects.filter(loan_id__in=loan_ids)
+        .exclude(status=InstallmentStatus.PAID)
+        .values("loan_id")
+        .annotate(
+            principal=Sum("principal_due") - Sum("principal_paid"),
+            interest=Sum("interest_due") - Sum("interest_paid"),
+        )
+        .order_by()
     }
     expected = Decimal("0.00")
     for note in notes:

@@ -24,6 +24,7 @@ Rules (defaults in settings.P2P, DOMAIN.md section 3):
   31-60, 61-90, 90+; default after 90 days, write-off at 121.
 - Every task-driven posting carries a ledger reference, so a task that runs twice has one effect.
 """
+
 import datetime
 import zoneinfo
 from collections import defaultdict
@@ -40,10 +41,10 @@ from platform_core.accounts.services import entity_default, entity_require_open,
 from platform_core.audit import audit_record
 from platform_core.db import DaysBetween, rows_update
 from platform_core.errors import ApplicationError
-from platform_core.state import transition, transition_many
 from platform_core.ledger.models import Account
 from platform_core.ledger.services import escrow_for, escrow_refund, fee_changes, transaction_post, transfer, wallet_for
 from platform_core.money import ZERO, currencies, parse_amount, quantize
+from platform_core.state import transition, transition_many
 
 from .models import (
     OUTSTANDING,
@@ -112,8 +113,12 @@ def borrower_outstanding(organisation: Organisation, *, excluding: int | None = 
     loans = Loan.objects.filter(borrower=organisation, status__in=list(OUTSTANDING))
     if excluding:
         loans = loans.exclude(pk=excluding)
-    before_disbursement = loans.exclude(status__in=[LoanStatus.ACTIVE, LoanStatus.DEFAULTED]).aggregate(s=Sum("amount"))["s"] or ZERO
-    owed = loans.filter(status__in=[LoanStatus.ACTIVE, LoanStatus.DEFAULTED]).aggregate(s=Sum("principal_outstanding"))["s"] or ZERO
+    before_disbursement = (
+        loans.exclude(status__in=[LoanStatus.ACTIVE, LoanStatus.DEFAULTED]).aggregate(s=Sum("amount"))["s"] or ZERO
+    )
+    owed = (
+        loans.filter(status__in=[LoanStatus.ACTIVE, LoanStatus.DEFAULTED]).aggregate(s=Sum("principal_outstanding"))["s"] or ZERO
+    )
     return before_disbursement + owed
 
 
@@ -138,9 +143,13 @@ def _parse_rate_percent(raw) -> Decimal:
     try:
         percent = Decimal(str(raw).strip())
     except Exception:
-        raise ApplicationError("invalid_rate", "Give the annual rate in percent, e.g. \"12.5\".", field="annual_rate_percent") from None
+        raise ApplicationError(
+            "invalid_rate", 'Give the annual rate in percent, e.g. "12.5".', field="annual_rate_percent"
+        ) from None
     if not percent.is_finite() or percent < 0 or percent > 36 or percent != percent.quantize(Decimal("0.0001")):
-        raise ApplicationError("invalid_rate", "The annual rate is 0 to 36 percent, with at most 4 decimals.", field="annual_rate_percent")
+        raise ApplicationError(
+            "invalid_rate", "The annual rate is 0 to 36 percent, with at most 4 decimals.", field="annual_rate_percent"
+        )
     return (percent / 100).quantize(Decimal("0.000001"))
 
 
@@ -154,7 +163,9 @@ def _loan_clean(data: dict) -> dict:
         raise ApplicationError("invalid_term", "The term is a whole number of months.", field="term_months") from None
     if not rules()["TERM_MIN_MONTHS"] <= term <= rules()["TERM_MAX_MONTHS"]:
         raise ApplicationError(
-            "invalid_term", f"The term is {rules()['TERM_MIN_MONTHS']} to {rules()['TERM_MAX_MONTHS']} months.", field="term_months"
+            "invalid_term",
+            f"The term is {rules()['TERM_MIN_MONTHS']} to {rules()['TERM_MAX_MONTHS']} months.",
+            field="term_months",
         )
     method = data.get("method")
     if method not in rules()["METHODS"]:
@@ -195,7 +206,10 @@ def loan_update(*, user: User, loan_id: int, **data) -> Loan:
         if loan.status != LoanStatus.DRAFT:
             raise ApplicationError("not_editable", "Only a draft can be edited.", status=409)
         merged = {
-            "amount": loan.amount, "term_months": loan.term_months, "method": loan.method, "purpose": loan.purpose,
+            "amount": loan.amount,
+            "term_months": loan.term_months,
+            "method": loan.method,
+            "purpose": loan.purpose,
             "annual_rate_percent": loan.annual_rate * 100,
         }
         merged.update({k: v for k, v in data.items() if k in LOAN_FIELDS})
@@ -247,7 +261,10 @@ def loan_approve(*, actor: User, loan_id: int, grade: str) -> Loan:
         loan.origination_fee_rate = rules()["ORIGINATION_FEE_RATE"]
         loan.service_fee_rate = rules()["INVESTOR_SERVICE_FEE_RATE"]
         return _transition(
-            loan, LoanStatus.LISTED, actor=actor, note=f"grade {grade}",
+            loan,
+            LoanStatus.LISTED,
+            actor=actor,
+            note=f"grade {grade}",
             fields=("grade", "listed_at", "funding_deadline", "origination_fee_rate", "service_fee_rate"),
         )
 
@@ -286,7 +303,9 @@ def _held_by(party, loan_id: int):
 def _investment_refusal(loan_id: int, amount: Decimal, now) -> ApplicationError:
     loan = Loan.objects.get(pk=loan_id)
     if loan.status != LoanStatus.LISTED:
-        return ApplicationError("loan_not_listed", f"This loan is {loan.get_status_display().lower()}; it takes no investments.", status=409)
+        return ApplicationError(
+            "loan_not_listed", f"This loan is {loan.get_status_display().lower()}; it takes no investments.", status=409
+        )
     if loan.funding_deadline and loan.funding_deadline <= now:
         return ApplicationError("funding_closed", "The funding window has closed.", status=409)
     room = loan.amount - loan.funded_amount
@@ -310,24 +329,39 @@ def investment_create(*, user: User, loan_id: int, amount, now=None) -> Investme
     remaining = loan.amount - loan.funded_amount
     minimum = rules()["MIN_INVESTMENT"]
     if amount < minimum and amount != remaining:
-        raise ApplicationError("below_minimum_investment", f"The minimum investment is {minimum} (or exactly what is left, {remaining}).", field="amount")
+        raise ApplicationError(
+            "below_minimum_investment",
+            f"The minimum investment is {minimum} (or exactly what is left, {remaining}).",
+            field="amount",
+        )
     with transaction.atomic():
         party._meta.model.objects.select_for_update().filter(pk=party.pk).first()  # one investor's investments in turn
         new_investor = not _held_by(party, loan.pk).exists()
         updated = Loan.objects.filter(
             pk=loan.pk, status=LoanStatus.LISTED, funding_deadline__gt=now, funded_amount__lte=F("amount") - amount
         ).update(
-            funded_amount=F("funded_amount") + amount, investor_count=F("investor_count") + (1 if new_investor else 0), updated_at=now
+            funded_amount=F("funded_amount") + amount,
+            investor_count=F("investor_count") + (1 if new_investor else 0),
+            updated_at=now,
         )
         if updated != 1:
             raise _investment_refusal(loan.pk, amount, now)
         wallet = wallet_for(party, loan.currency)
         investment = Investment.objects.create(
-            loan=loan, investor=user, investor_organisation=party if isinstance(party, Organisation) else None, wallet=wallet, amount=amount
+            loan=loan,
+            investor=user,
+            investor_organisation=party if isinstance(party, Organisation) else None,
+            wallet=wallet,
+            amount=amount,
         )
         transfer(
-            source=wallet, destination=escrow_for(loan, loan.currency), amount=amount, kind="p2p_investment",
-            memo=f"Investment {investment.pk} in loan {loan.pk}", actor=user, reference=f"p2p:investment:{investment.pk}:in",
+            source=wallet,
+            destination=escrow_for(loan, loan.currency),
+            amount=amount,
+            kind="p2p_investment",
+            memo=f"Investment {investment.pk} in loan {loan.pk}",
+            actor=user,
+            reference=f"p2p:investment:{investment.pk}:in",
         )
         audit_record(investment, action="created", actor=user, to_value=investment.status, data={"amount": str(amount)})
         loan = Loan.objects.select_for_update().get(pk=loan.pk)
@@ -347,8 +381,11 @@ def _refund_investments(loan: Loan, *, reason: str) -> None:
     """Refund every committed investment of a loan in one balanced transaction (loan row locked)."""
     rows = list(Investment.objects.filter(loan=loan, status=InvestmentStatus.ACTIVE).values_list("pk", "wallet_id", "amount"))
     escrow_refund(
-        escrow=escrow_for(loan, loan.currency), rows=[(wallet_id, amount) for _, wallet_id, amount in rows], kind="p2p_refund",
-        memo=f"Loan {loan.pk} {reason}: investments refunded", reference=f"p2p:loan:{loan.pk}:refund",
+        escrow=escrow_for(loan, loan.currency),
+        rows=[(wallet_id, amount) for _, wallet_id, amount in rows],
+        kind="p2p_refund",
+        memo=f"Loan {loan.pk} {reason}: investments refunded",
+        reference=f"p2p:loan:{loan.pk}:refund",
     )
     Investment.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(status=InvestmentStatus.REFUNDED)
     loan.closed_at = timezone.now()
@@ -368,7 +405,13 @@ def listings_close_due(*, now=None) -> int:
                 continue
             if threshold is not None and loan.funded_amount > 0 and loan.funded_amount >= quantize(loan.amount * threshold):
                 loan.amount = loan.funded_amount
-                _transition(loan, LoanStatus.FUNDED, actor=None, note=f"partially funded: issued at {loan.funded_amount}", fields=("amount",))
+                _transition(
+                    loan,
+                    LoanStatus.FUNDED,
+                    actor=None,
+                    note=f"partially funded: issued at {loan.funded_amount}",
+                    fields=("amount",),
+                )
                 _disburse_after_commit(loan.pk)
             else:
                 _transition(loan, LoanStatus.EXPIRED, actor=None, note=f"funded {loan.funded_amount} of {loan.amount}")
@@ -380,7 +423,9 @@ def listings_close_due(*, now=None) -> int:
 def loans_awaiting_disbursement(*, now=None, stalled_after=datetime.timedelta(minutes=5)) -> list[int]:
     """Funded loans whose disbursement task was lost (or its worker killed): enqueued again."""
     now = now or timezone.now()
-    return list(Loan.objects.filter(status=LoanStatus.FUNDED, updated_at__lt=now - stalled_after).values_list("pk", flat=True)[:500])
+    return list(
+        Loan.objects.filter(status=LoanStatus.FUNDED, updated_at__lt=now - stalled_after).values_list("pk", flat=True)[:500]
+    )
 
 
 # --- disbursement -----------------------------------------------------------------------------
@@ -405,27 +450,55 @@ def loan_disburse(*, loan_id: int, now=None) -> Loan | None:
         changes = [(escrow, -(loan.amount - fee)), (wallet_for(loan.borrower, loan.currency), loan.amount - fee)]
         if fee:
             changes += fee_changes(source=escrow, amount=fee)
-        transaction_post(kind="p2p_disbursement", changes=changes, memo=f"Disbursement of loan {loan.pk}", reference=f"p2p:loan:{loan.pk}:disburse")
+        transaction_post(
+            kind="p2p_disbursement",
+            changes=changes,
+            memo=f"Disbursement of loan {loan.pk}",
+            reference=f"p2p:loan:{loan.pk}:disburse",
+        )
         investments = list(Investment.objects.filter(loan=loan, status=InvestmentStatus.ACTIVE).order_by("pk"))
-        Note.objects.bulk_create([
-            Note(loan=loan, investment=i, holder_id=i.investor_id, holder_organisation_id=i.investor_organisation_id, wallet_id=i.wallet_id,
-                 principal=i.amount, principal_outstanding=i.amount)
-            for i in investments
-        ])
+        Note.objects.bulk_create(
+            [
+                Note(
+                    loan=loan,
+                    investment=i,
+                    holder_id=i.investor_id,
+                    holder_organisation_id=i.investor_organisation_id,
+                    wallet_id=i.wallet_id,
+                    principal=i.amount,
+                    principal_outstanding=i.amount,
+                )
+                for i in investments
+            ]
+        )
         Investment.objects.filter(pk__in=[i.pk for i in investments]).update(status=InvestmentStatus.ISSUED)
         start = business_date(now)
         unit = Decimal(1).scaleb(-currencies()[loan.currency])
         schedule = schedule_generate(
-            principal=loan.amount, annual_rate=loan.annual_rate, periods=loan.term_months, method=loan.method, start_date=start, minor_unit=unit
+            principal=loan.amount,
+            annual_rate=loan.annual_rate,
+            periods=loan.term_months,
+            method=loan.method,
+            start_date=start,
+            minor_unit=unit,
         )
-        Installment.objects.bulk_create([
-            Installment(loan=loan, number=row.number, due_date=row.due_date, principal_due=row.principal, interest_due=row.interest)
-            for row in schedule
-        ])
+        Installment.objects.bulk_create(
+            [
+                Installment(
+                    loan=loan, number=row.number, due_date=row.due_date, principal_due=row.principal, interest_due=row.interest
+                )
+                for row in schedule
+            ]
+        )
         loan.disbursed_at, loan.origination_fee, loan.principal_outstanding = now, fee, loan.amount
         loan.first_due_date = schedule[0].due_date
-        _transition(loan, LoanStatus.ACTIVE, actor=None, note=f"disbursed {loan.amount - fee}, fee {fee}",
-                    fields=("disbursed_at", "origination_fee", "principal_outstanding", "first_due_date"))
+        _transition(
+            loan,
+            LoanStatus.ACTIVE,
+            actor=None,
+            note=f"disbursed {loan.amount - fee}, fee {fee}",
+            fields=("disbursed_at", "origination_fee", "principal_outstanding", "first_due_date"),
+        )
     return loan
 
 
@@ -469,14 +542,18 @@ def _allocate(installments: list[Installment], amount: Decimal) -> dict[str, Dec
 
 
 def _due_now(loan: Loan, today: datetime.date) -> Decimal:
-    return sum((i.outstanding for i in loan.installments.filter(due_date__lte=today).exclude(status=InstallmentStatus.PAID)), ZERO)
+    return sum(
+        (i.outstanding for i in loan.installments.filter(due_date__lte=today).exclude(status=InstallmentStatus.PAID)), ZERO
+    )
 
 
 def _total_outstanding(loan: Loan) -> Decimal:
     return sum((i.outstanding for i in loan.installments.exclude(status=InstallmentStatus.PAID)), ZERO)
 
 
-def _repayment_post(*, loan: Loan, payer_wallet: Account, amount: Decimal, source: str, actor, reference: str | None, now) -> Repayment:
+def _repayment_post(
+    *, loan: Loan, payer_wallet: Account, amount: Decimal, source: str, actor, reference: str | None, now
+) -> Repayment:
     """Allocate, share out and post one repayment (loan row locked by the caller)."""
     installments = list(loan.installments.exclude(status=InstallmentStatus.PAID).order_by("number"))
     parts = _allocate(installments, amount)
@@ -497,24 +574,43 @@ def _repayment_post(*, loan: Loan, payer_wallet: Account, amount: Decimal, sourc
     changes = [(payer_wallet, -amount), *((pk, net) for pk, net in credits.items() if net)]
     if service_fee:
         changes += [(escrow, service_fee), *fee_changes(source=escrow, amount=service_fee)]
-    txn = transaction_post(kind="p2p_repayment", changes=changes, memo=f"Repayment of loan {loan.pk}", actor=actor, reference=reference)
-    repayment = Repayment.objects.create(
-        loan=loan, source=source, paid_by=actor, payer_wallet=payer_wallet, amount=amount, penalty_part=parts["penalty"],
-        fee_part=parts["fee"], interest_part=parts["interest"], principal_part=parts["principal"], service_fee=service_fee,
-        is_compensatory=source == RepaymentSource.GUARANTOR, reference=reference, transaction=txn,
+    txn = transaction_post(
+        kind="p2p_repayment", changes=changes, memo=f"Repayment of loan {loan.pk}", actor=actor, reference=reference
     )
-    Installment.objects.bulk_update(installments, ["principal_paid", "interest_paid", "fee_paid", "penalty_paid", "status", "paid_at"])  # a few rows
-    for note, gross, principal, other, fee in shares:
+    repayment = Repayment.objects.create(
+        loan=loan,
+        source=source,
+        paid_by=actor,
+        payer_wallet=payer_wallet,
+        amount=amount,
+        penalty_part=parts["penalty"],
+        fee_part=parts["fee"],
+        interest_part=parts["interest"],
+        principal_part=parts["principal"],
+        service_fee=service_fee,
+        is_compensatory=source == RepaymentSource.GUARANTOR,
+        reference=reference,
+        transaction=txn,
+    )
+    Installment.objects.bulk_update(
+        installments, ["principal_paid", "interest_paid", "fee_paid", "penalty_paid", "status", "paid_at"]
+    )
+    for note, _gross, principal, other, fee in shares:
         note.principal_outstanding -= principal
         note.received_principal += principal
         note.received_interest += other
         note.fees_paid += fee
     rows_update(
-        Note, "principal_outstanding", {n.pk: n.principal_outstanding for n in notes},
+        Note,
+        "principal_outstanding",
+        {n.pk: n.principal_outstanding for n in notes},
         *((name, {n.pk: getattr(n, name) for n in notes}) for name in ("received_principal", "received_interest", "fees_paid")),
     )
     RepaymentShare.objects.bulk_create(
-        [RepaymentShare(repayment=repayment, note=n, gross=g, principal=p, interest=o, service_fee=f, net=g - f) for n, g, p, o, f in shares],
+        [
+            RepaymentShare(repayment=repayment, note=n, gross=g, principal=p, interest=o, service_fee=f, net=g - f)
+            for n, g, p, o, f in shares
+        ],
         batch_size=1000,
     )
     loan.principal_outstanding -= parts["principal"]
@@ -522,7 +618,13 @@ def _repayment_post(*, loan: Loan, payer_wallet: Account, amount: Decimal, sourc
     audit_record(repayment, action="created", actor=actor, data={k: str(v) for k, v in parts.items()})
     if not loan.installments.exclude(status=InstallmentStatus.PAID).exists():
         loan.closed_at, loan.days_past_due, loan.delinquency_bucket = now, 0, ""
-        _transition(loan, LoanStatus.REPAID, actor=actor, note="every installment paid", fields=("closed_at", "days_past_due", "delinquency_bucket"))
+        _transition(
+            loan,
+            LoanStatus.REPAID,
+            actor=actor,
+            note="every installment paid",
+            fields=("closed_at", "days_past_due", "delinquency_bucket"),
+        )
     return repayment
 
 
@@ -540,20 +642,33 @@ def repayment_make(*, user: User, loan_id: int, amount=None, now=None) -> Repaym
 
 def _repay(*, loan: Loan, payer, amount, source: str, actor, now, reference: str | None = None) -> Repayment:
     if loan.status not in (LoanStatus.ACTIVE, LoanStatus.DEFAULTED):
-        raise ApplicationError("loan_not_active", f"This loan is {loan.get_status_display().lower()}; nothing to repay.", status=409)
+        raise ApplicationError(
+            "loan_not_active", f"This loan is {loan.get_status_display().lower()}; nothing to repay.", status=409
+        )
     outstanding = _total_outstanding(loan)
     if amount is None or amount == "":
         amount = _due_now(loan, business_date(now))
         if amount == 0:
-            raise ApplicationError("nothing_due", "Nothing is due now; give an amount to repay early.", field="amount", status=409)
+            raise ApplicationError(
+                "nothing_due", "Nothing is due now; give an amount to repay early.", field="amount", status=409
+            )
     else:
         amount = parse_amount(amount, currency=loan.currency)
     if amount > outstanding:
         raise ApplicationError(
-            "overpayment", f"Only {outstanding} is outstanding (use full early repayment to settle with interest to date).", field="amount"
+            "overpayment",
+            f"Only {outstanding} is outstanding (use full early repayment to settle with interest to date).",
+            field="amount",
         )
-    return _repayment_post(loan=loan, payer_wallet=wallet_for(payer, loan.currency), amount=amount, source=source, actor=actor,
-                           reference=reference, now=now)
+    return _repayment_post(
+        loan=loan,
+        payer_wallet=wallet_for(payer, loan.currency),
+        amount=amount,
+        source=source,
+        actor=actor,
+        reference=reference,
+        now=now,
+    )
 
 
 def guarantor_pay(*, user: User, loan_id: int, amount=None, now=None) -> Repayment:
@@ -579,11 +694,18 @@ def loan_payoff_quote(loan: Loan, today: datetime.date) -> dict[str, Decimal]:
     interest = ZERO
     if future:
         current = future[0]
-        previous = loan.installments.filter(number=current.number - 1).values_list("due_date", flat=True).first() or business_date(loan.disbursed_at)
+        previous = loan.installments.filter(number=current.number - 1).values_list(
+            "due_date", flat=True
+        ).first() or business_date(loan.disbursed_at)
         days = min(max((today - previous).days, 0), 30)
         interest = (remaining_principal * loan.annual_rate / 12 * days / 30).quantize(CENT, rounding=ROUND_HALF_EVEN)
         interest = min(interest, current.interest_due - current.interest_paid)
-    return {"arrears": arrears, "interest_to_date": interest, "principal": remaining_principal, "total": arrears + interest + remaining_principal}
+    return {
+        "arrears": arrears,
+        "interest_to_date": interest,
+        "principal": remaining_principal,
+        "total": arrears + interest + remaining_principal,
+    }
 
 
 def loan_repay_in_full(*, user: User, loan_id: int, now=None) -> Repayment:
@@ -618,7 +740,10 @@ def repayments_collect_due(*, now=None, limit: int = 500) -> int:
     today = business_date(now)
     loan_ids = (
         Installment.objects.filter(due_date__lte=today, loan__status__in=[LoanStatus.ACTIVE, LoanStatus.DEFAULTED])
-        .exclude(status=InstallmentStatus.PAID).values_list("loan_id", flat=True).distinct().order_by("loan_id")[:limit]
+        .exclude(status=InstallmentStatus.PAID)
+        .values_list("loan_id", flat=True)
+        .distinct()
+        .order_by("loan_id")[:limit]
     )
     collected = 0
     for loan_id in list(loan_ids):
@@ -633,7 +758,15 @@ def repayments_collect_due(*, now=None, limit: int = 500) -> int:
             wallet = wallet_for(loan.borrower, loan.currency)
             if due == 0 or wallet.balance < due:
                 continue
-            _repayment_post(loan=loan, payer_wallet=wallet, amount=due, source=RepaymentSource.AUTO_DEBIT, actor=None, reference=reference, now=now)
+            _repayment_post(
+                loan=loan,
+                payer_wallet=wallet,
+                amount=due,
+                source=RepaymentSource.AUTO_DEBIT,
+                actor=None,
+                reference=reference,
+                now=now,
+            )
             collected += 1
     return collected
 
@@ -661,10 +794,13 @@ def overdue_sweep(*, today: datetime.date | None = None) -> dict[str, int]:
     days = DaysBetween(Value(today), Coalesce("penalty_through", "due_date"))
     with transaction.atomic():
         penalised = (
-            Installment.objects.filter(loan_id__in=running, status__in=[InstallmentStatus.PENDING, InstallmentStatus.OVERDUE], due_date__lt=today)
+            Installment.objects.filter(
+                loan_id__in=running, status__in=[InstallmentStatus.PENDING, InstallmentStatus.OVERDUE], due_date__lt=today
+            )
             .filter(Q(penalty_through__isnull=True) | Q(penalty_through__lt=today))
             .update(
-                status=InstallmentStatus.OVERDUE, penalty_through=today,
+                status=InstallmentStatus.OVERDUE,
+                penalty_through=today,
                 penalty_due=F("penalty_due") + Floor(unpaid * days * Value(rate * 100)) / Value(100),
             )
         )
@@ -676,16 +812,21 @@ def overdue_sweep(*, today: datetime.date | None = None) -> dict[str, int]:
         Loan.objects.filter(pk__in=running, days_past_due__gt=0).exclude(pk__in=overdue.values("loan_id")).update(
             days_past_due=0, delinquency_bucket=""
         )
-    defaulted = _loans_move(LoanStatus.ACTIVE, LoanStatus.DEFAULTED, days_over=rules()["DEFAULT_AFTER_DAYS"], stamp="defaulted_at")
-    written_off = _loans_move(LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF, days_over=rules()["WRITE_OFF_AFTER_DAYS"] - 1, stamp="written_off_at")
+    defaulted = _loans_move(
+        LoanStatus.ACTIVE, LoanStatus.DEFAULTED, days_over=rules()["DEFAULT_AFTER_DAYS"], stamp="defaulted_at"
+    )
+    written_off = _loans_move(
+        LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF, days_over=rules()["WRITE_OFF_AFTER_DAYS"] - 1, stamp="written_off_at"
+    )
     return {"penalised": penalised, "loans_aged": len(ages), "defaulted": defaulted, "written_off": written_off}
 
 
 def _loans_move(from_status: str, to_status: str, *, days_over: int, stamp: str) -> int:
     """Move a bounded batch of loans more than `days_over` days past due, set-based."""
     batch = Loan.objects.filter(status=from_status, days_past_due__gt=days_over).order_by("pk")[: rules()["SWEEP_BATCH"]]
-    return transition_many(batch, to_status, transitions=TRANSITIONS, note=f"more than {days_over} days past due",
-                           extra={stamp: timezone.now()})
+    return transition_many(
+        batch, to_status, transitions=TRANSITIONS, note=f"more than {days_over} days past due", extra={stamp: timezone.now()}
+    )
 
 
 def overdue_sweep_unfinished(result: dict[str, int]) -> bool:

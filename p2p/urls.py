@@ -1,4 +1,5 @@
 """P2P lending pages, mounted at /loans/ by platform_core/urls.py."""
+
 from django.urls import path
 
 from . import views

@@ -10,6 +10,7 @@ Money-moving forms (invest, repay, repay in full) go through idempotent_run with
 hidden key, as platform_core/web/views.py wallet_payment does: a double submit moves money once,
 and after a refusal the corrected form carries a fresh key.
 """
+
 from decimal import Decimal
 
 from django.contrib import messages
@@ -113,8 +114,10 @@ def _run_once(request, form, *, payload: dict, run):
     and returns None. A not-found is a 404."""
     try:
         status, body, replayed = idempotent_run(
-            user=request.user, key=form.cleaned_data["idempotency_key"],
-            fingerprint=request_fingerprint("POST", request.path, payload), run=run,
+            user=request.user,
+            key=form.cleaned_data["idempotency_key"],
+            fingerprint=request_fingerprint("POST", request.path, payload),
+            run=run,
         )
     except ApplicationError as exc:  # the key itself: in use by a request still running, or reused
         form_add_application_error(form, exc)
@@ -141,9 +144,17 @@ def loan_list(request):
     _with_rate(page)
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "p2p/loan_list.html", {
-        "filter_form": filter_form, "page": page, "now": timezone.now(), "query": query.urlencode(), "terms": _platform_terms(),
-    })
+    return render(
+        request,
+        "p2p/loan_list.html",
+        {
+            "filter_form": filter_form,
+            "page": page,
+            "now": timezone.now(),
+            "query": query.urlencode(),
+            "terms": _platform_terms(),
+        },
+    )
 
 
 def _detail_page(request, loan: Loan, *, invest_form=None, repay_form=None, payoff_form=None, status=200):
@@ -159,25 +170,30 @@ def _detail_page(request, loan: Loan, *, invest_form=None, repay_form=None, payo
     repayable = borrows and loan.status in REPAYABLE
     quote = services.loan_payoff_quote(loan, services.business_date()) if repayable else None
     _with_rate([loan])
-    return render(request, "p2p/loan_detail.html", {
-        "loan": loan,
-        "now": now,
-        "borrows": borrows,
-        "open_for_investment": open_for_investment,
-        "invest_form": invest_form,
-        "schedule": schedule,
-        "schedule_totals": _schedule_totals(schedule) if schedule else None,
-        "repayments": _with_charges(loan.repayments.order_by("-created_at", "-pk")[:100]) if borrows or staff else None,
-        "my_notes": list(selectors.note_list(user=user).filter(loan=loan)) if user.is_authenticated and not borrows else [],
-        "repayable": repayable,
-        "next_installment": next((i for i in schedule or () if i.status != InstallmentStatus.PAID), None),
-        "left_to_fund": loan.amount - loan.funded_amount,
-        "quote": quote,
-        "due_form": RepaymentForm() if repayable else None,  # the "what is due" button: its own key, no amount
-        "repay_form": repay_form or (RepaymentForm() if repayable else None),
-        "payoff_form": payoff_form or (PayoffForm() if repayable else None),
-        "terms": _platform_terms(),
-    }, status=status)
+    return render(
+        request,
+        "p2p/loan_detail.html",
+        {
+            "loan": loan,
+            "now": now,
+            "borrows": borrows,
+            "open_for_investment": open_for_investment,
+            "invest_form": invest_form,
+            "schedule": schedule,
+            "schedule_totals": _schedule_totals(schedule) if schedule else None,
+            "repayments": _with_charges(loan.repayments.order_by("-created_at", "-pk")[:100]) if borrows or staff else None,
+            "my_notes": list(selectors.note_list(user=user).filter(loan=loan)) if user.is_authenticated and not borrows else [],
+            "repayable": repayable,
+            "next_installment": next((i for i in schedule or () if i.status != InstallmentStatus.PAID), None),
+            "left_to_fund": loan.amount - loan.funded_amount,
+            "quote": quote,
+            "due_form": RepaymentForm() if repayable else None,  # the "what is due" button: its own key, no amount
+            "repay_form": repay_form or (RepaymentForm() if repayable else None),
+            "payoff_form": payoff_form or (PayoffForm() if repayable else None),
+            "terms": _platform_terms(),
+        },
+        status=status,
+    )
 
 
 def _schedule_totals(schedule: list[Installment]) -> dict:
@@ -236,17 +252,21 @@ def portfolio(request):
     _with_rate({note.loan for note in notes})
     overdue = {note.pk for note in book["overdue"]}
     received = book["received"]
-    return render(request, "p2p/portfolio.html", {
-        "notes": notes,
-        "overdue_ids": overdue,
-        "overdue_count": len(overdue),
-        "received": received,
-        "received_net": received["principal"] + received["interest"] - received["fees"],
-        "invested": sum((n.principal for n in notes), ZERO),
-        "outstanding": sum((n.principal_outstanding for n in notes), ZERO),
-        "expected_remaining": book["expected_remaining"],
-        "terms": _platform_terms(),
-    })
+    return render(
+        request,
+        "p2p/portfolio.html",
+        {
+            "notes": notes,
+            "overdue_ids": overdue,
+            "overdue_count": len(overdue),
+            "received": received,
+            "received_net": received["principal"] + received["interest"] - received["fees"],
+            "invested": sum((n.principal for n in notes), ZERO),
+            "outstanding": sum((n.principal_outstanding for n in notes), ZERO),
+            "expected_remaining": book["expected_remaining"],
+            "terms": _platform_terms(),
+        },
+    )
 
 
 # --- the SME: listing form, submit, redraft, withdraw -----------------------------------------
@@ -290,8 +310,11 @@ def loan_edit(request, loan_id: int):
         messages.info(request, f"This loan is {loan.get_status_display().lower()}; only a draft can be edited.")
         return redirect("p2p:loan-detail", loan_id=loan.pk)
     initial = {
-        "amount": loan.amount, "term_months": loan.term_months, "annual_rate_percent": _rate_input(loan),
-        "method": loan.method, "purpose": loan.purpose,
+        "amount": loan.amount,
+        "term_months": loan.term_months,
+        "annual_rate_percent": _rate_input(loan),
+        "method": loan.method,
+        "purpose": loan.purpose,
     }
     form = LoanForm(request.POST or None, initial=initial)
     if request.method == "POST":
@@ -313,7 +336,8 @@ def loan_edit(request, loan_id: int):
 def loan_submit(request, loan_id: int):
     loan = _own_or_404(request, loan_id)
     _flash_service_call(
-        request, lambda: services.loan_submit(user=request.user, loan_id=loan.pk),
+        request,
+        lambda: services.loan_submit(user=request.user, loan_id=loan.pk),
         "Submitted for review. An operator will grade and list it, or tell you what to change.",
     )
     return redirect("p2p:loan-detail", loan_id=loan.pk)
@@ -335,7 +359,8 @@ def loan_withdraw(request, loan_id: int):
     loan = _own_or_404(request, loan_id)
     if request.method == "POST":
         done = _flash_service_call(
-            request, lambda: services.loan_withdraw(user=request.user, loan_id=loan.pk),
+            request,
+            lambda: services.loan_withdraw(user=request.user, loan_id=loan.pk),
             "Listing withdrawn. Every investor is refunded.",
         )
         return redirect("p2p:loan-detail" if done else "p2p:loan-withdraw", loan_id=loan.pk)
@@ -357,8 +382,12 @@ def loan_mine(request):
     page = Paginator(selectors.loan_list(user=request.user, mine=True), MINE_PAGE_SIZE).get_page(request.GET.get("page"))
     _with_rate(page)
     next_due = dict(
-        Installment.objects.filter(loan__in=[loan.pk for loan in page]).exclude(status=InstallmentStatus.PAID)
-        .values("loan_id").annotate(next_due=Min("due_date")).order_by().values_list("loan_id", "next_due")
+        Installment.objects.filter(loan__in=[loan.pk for loan in page])
+        .exclude(status=InstallmentStatus.PAID)
+        .values("loan_id")
+        .annotate(next_due=Min("due_date"))
+        .order_by()
+        .values_list("loan_id", "next_due")
     )
     for loan in page:
         loan.next_due = next_due.get(loan.pk)
@@ -367,9 +396,13 @@ def loan_mine(request):
 
 def _repayment_body(repayment) -> dict:
     return {
-        "id": repayment.pk, "amount": str(repayment.amount), "principal": str(repayment.principal_part),
-        "interest": str(repayment.interest_part), "penalty": str(repayment.penalty_part + repayment.fee_part),
-        "currency": repayment.loan.currency, "loan_status": repayment.loan.status,
+        "id": repayment.pk,
+        "amount": str(repayment.amount),
+        "principal": str(repayment.principal_part),
+        "interest": str(repayment.interest_part),
+        "penalty": str(repayment.penalty_part + repayment.fee_part),
+        "currency": repayment.loan.currency,
+        "loan_status": repayment.loan.status,
     }
 
 

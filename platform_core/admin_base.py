@@ -1,4 +1,5 @@
 """Admin permissions by role: operators manage, regulators only read, nobody rewrites the books."""
+
 from django.contrib import admin
 
 from platform_core.accounts.models import Role

@@ -1,4 +1,5 @@
 """One way to write the audit trail: `audit_record` inside the service's transaction."""
+
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
 

@@ -1,4 +1,5 @@
 """The one Celery app. Settings are read from Django settings under the CELERY_ namespace."""
+
 import os
 
 from celery import Celery

@@ -1,4 +1,5 @@
 """Database helpers that keep the number of statements constant as data grows."""
+
 from django.db import connection
 from django.db.models import Func, IntegerField
 
@@ -22,7 +23,8 @@ def rows_update(model, field: str, values: dict, *more: tuple[str, dict]) -> Non
         names = ", ".join(["id"] + [f"c{i}" for i in range(len(columns))])
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} AS t SET {', '.join(sets)} FROM unnest({', '.join(arrays)}) AS v({names}) WHERE t.id = v.id", params
+                f"UPDATE {table} AS t SET {', '.join(sets)} FROM unnest({', '.join(arrays)}) AS v({names}) WHERE t.id = v.id",
+                params,
             )
         return
     objects = [model(pk=pk, **{name: column_values[pk] for name, column_values in columns}) for pk in ids]

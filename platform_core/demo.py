@@ -1,16 +1,17 @@
 """Demo data of the platform core: one log-in per role, verified, with money in the wallets.
 Running it again changes nothing (everything is looked up by name first)."""
+
 from decimal import Decimal
 
 from django.db import transaction
 
 from platform_core.accounts.models import (
+    ROLE_FOR_ORGANISATION_KIND,
     InvestorProfile,
     KycStatus,
     MemberRole,
     Organisation,
     OrganisationKind,
-    ROLE_FOR_ORGANISATION_KIND,
     Role,
     User,
 )
@@ -27,8 +28,19 @@ ORGANISATIONS = [
     ("fund", "West Lake Venture Fund", OrganisationKind.INSTITUTIONAL_INVESTOR),
     ("warehouse", "Yangtze Bonded Warehouse Co., Ltd.", OrganisationKind.WAREHOUSE),
 ]
-INVESTORS = [("investor", "120000.00", "300000.00", False), ("investor2", "60000.00", "90000.00", False), ("angel", "900000.00", "5000000.00", True)]
-OPENING_DEPOSIT = {"investor": "100000.00", "investor2": "50000.00", "angel": "1000000.00", "sme": "20000.00", "funder": "5000000.00", "fund": "2000000.00"}
+INVESTORS = [
+    ("investor", "120000.00", "300000.00", False),
+    ("investor2", "60000.00", "90000.00", False),
+    ("angel", "900000.00", "5000000.00", True),
+]
+OPENING_DEPOSIT = {
+    "investor": "100000.00",
+    "investor2": "50000.00",
+    "angel": "1000000.00",
+    "sme": "20000.00",
+    "funder": "5000000.00",
+    "fund": "2000000.00",
+}
 
 
 def _credit_code(n: int) -> str:
@@ -59,7 +71,9 @@ def seed() -> list[tuple[str, str, str]]:
     logins.append((regulator.username, "regulator", "/admin/ - read-only: ledger, disclosures, audit trail"))
     for n, (username, income, worth, accredited) in enumerate(INVESTORS, start=1):
         user = _user(username, role=Role.INVESTOR, id_number=_resident_id(n), kyc_status=KycStatus.VERIFIED)
-        InvestorProfile.objects.get_or_create(user=user, defaults={"annual_income": Decimal(income), "net_worth": Decimal(worth), "accredited": accredited})
+        InvestorProfile.objects.get_or_create(
+            user=user, defaults={"annual_income": Decimal(income), "net_worth": Decimal(worth), "accredited": accredited}
+        )
         logins.append((username, "investor" + (" (accredited)" if accredited else ""), "/wallet/"))
     for n, (username, legal_name, kind) in enumerate(ORGANISATIONS, start=1):
         organisation, _ = Organisation.objects.get_or_create(

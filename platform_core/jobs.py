@@ -1,4 +1,5 @@
 """`job_run` wraps the body of a scheduled task so its last run is visible in the admin."""
+
 import contextlib
 
 from django.db.models import F

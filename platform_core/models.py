@@ -1,5 +1,6 @@
 """Cross-cutting records: the audit trail of every state change of a money-bearing object, and the
 last run of each scheduled job (so operators can see the background jobs are alive)."""
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType

@@ -3,6 +3,7 @@
 Amounts are `Decimal` built from strings, stored as DecimalField(max_digits=20, decimal_places=2)
 beside a currency code. Rounding is HALF_EVEN unless a rule says otherwise (DOMAIN.md section 6).
 """
+
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from django.conf import settings
@@ -49,25 +50,21 @@ def parse_amount(raw, *, currency: str | None = None, field: str = "amount", all
     """
     currency = currency_check(currency or default_currency())
     if isinstance(raw, float) or isinstance(raw, bool):
-        raise ApplicationError("invalid_amount", "Send amounts as decimal strings, e.g. \"100.00\".", field=field)
+        raise ApplicationError("invalid_amount", 'Send amounts as decimal strings, e.g. "100.00".', field=field)
     try:
         amount = raw if isinstance(raw, Decimal) else Decimal(str(raw).strip())
     except (InvalidOperation, ValueError, TypeError):
-        raise ApplicationError("invalid_amount", "Enter a valid amount, e.g. \"100.00\".", field=field) from None
+        raise ApplicationError("invalid_amount", 'Enter a valid amount, e.g. "100.00".', field=field) from None
     if not amount.is_finite():
-        raise ApplicationError("invalid_amount", "Enter a valid amount, e.g. \"100.00\".", field=field)
+        raise ApplicationError("invalid_amount", 'Enter a valid amount, e.g. "100.00".', field=field)
     if amount < 0 or (amount == 0 and not allow_zero):
         raise ApplicationError("amount_not_positive", "The amount must be greater than zero.", field=field)
     # Before quantizing: a huge amount (e.g. "1e30") has more digits than the decimal context holds.
     if amount > settings.PLATFORM["MAX_AMOUNT"]:
-        raise ApplicationError(
-            "amount_too_large", f"The amount may not exceed {settings.PLATFORM['MAX_AMOUNT']}.", field=field
-        )
+        raise ApplicationError("amount_too_large", f"The amount may not exceed {settings.PLATFORM['MAX_AMOUNT']}.", field=field)
     if amount != quantize(amount, currency, rounding="ROUND_DOWN"):
         places = currencies()[currency]
-        raise ApplicationError(
-            "amount_too_precise", f"{currency} amounts have at most {places} decimal places.", field=field
-        )
+        raise ApplicationError("amount_too_precise", f"{currency} amounts have at most {places} decimal places.", field=field)
     return quantize(amount, currency)
 
 

@@ -1,4 +1,5 @@
 """Stop at once, with a message saying how to start them, when PostgreSQL or Redis is unreachable."""
+
 import os
 import socket
 import sys

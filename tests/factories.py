@@ -1,4 +1,5 @@
 """factory-boy factories for the platform core."""
+
 import factory
 from django.contrib.auth.hashers import make_password
 

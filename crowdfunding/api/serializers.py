@@ -1,4 +1,5 @@
 """Shapes of the crowdfunding API. Input serializers only parse; services decide."""
+
 import json
 
 from drf_spectacular.types import OpenApiTypes
@@ -14,7 +15,17 @@ class TierSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RewardTier
-        fields = ["id", "title", "description", "minimum_amount", "quantity_limit", "claimed", "remaining", "sold_out", "estimated_delivery"]
+        fields = [
+            "id",
+            "title",
+            "description",
+            "minimum_amount",
+            "quantity_limit",
+            "claimed",
+            "remaining",
+            "sold_out",
+            "estimated_delivery",
+        ]
 
 
 class EquityTermsSerializer(serializers.ModelSerializer):
@@ -32,9 +43,30 @@ class CampaignSerializer(serializers.ModelSerializer):
     class Meta:
         model = Campaign
         fields = [
-            "id", "kind", "title", "summary", "story", "category", "cover_image", "organisation", "target_amount",
-            "maximum_amount", "funding_model", "currency", "time_zone", "launched_at", "deadline", "status", "outcome",
-            "rejection_reason", "raised_amount", "pledge_count", "investor_count", "progress_percent", "tiers", "equity_terms",
+            "id",
+            "kind",
+            "title",
+            "summary",
+            "story",
+            "category",
+            "cover_image",
+            "organisation",
+            "target_amount",
+            "maximum_amount",
+            "funding_model",
+            "currency",
+            "time_zone",
+            "launched_at",
+            "deadline",
+            "status",
+            "outcome",
+            "rejection_reason",
+            "raised_amount",
+            "pledge_count",
+            "investor_count",
+            "progress_percent",
+            "tiers",
+            "equity_terms",
             "created_at",
         ]
 
@@ -70,7 +102,9 @@ class CampaignWriteSerializer(serializers.Serializer):
     funding_model = serializers.CharField(required=False)
     currency = serializers.CharField(required=False, max_length=3)
     time_zone = serializers.CharField(required=False, max_length=64)
-    deadline = serializers.CharField(required=False, max_length=40, help_text="ISO 8601; without an offset it is read in the campaign's time zone.")
+    deadline = serializers.CharField(
+        required=False, max_length=40, help_text="ISO 8601; without an offset it is read in the campaign's time zone."
+    )
     cover_image = serializers.ImageField(required=False)
     tiers = _JsonField(required=False)
     equity_terms = _JsonField(required=False)
@@ -101,7 +135,19 @@ class PledgeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Pledge
-        fields = ["id", "campaign", "campaign_title", "tier", "tier_title", "amount", "currency", "shares", "status", "reconfirm_by", "created_at"]
+        fields = [
+            "id",
+            "campaign",
+            "campaign_title",
+            "tier",
+            "tier_title",
+            "amount",
+            "currency",
+            "shares",
+            "status",
+            "reconfirm_by",
+            "created_at",
+        ]
 
 
 class UpdateSerializer(serializers.ModelSerializer):

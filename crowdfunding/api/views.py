@@ -1,4 +1,5 @@
 """Crowdfunding API: thin views over crowdfunding.services and crowdfunding.selectors."""
+
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -14,11 +15,11 @@ from platform_core.api.views import IDEMPOTENCY_HEADER
 from platform_core.errors import ApplicationError
 
 from .serializers import (
+    CampaignReasonSerializer,
     CampaignSerializer,
     CampaignWriteSerializer,
     PledgeCreateSerializer,
     PledgeSerializer,
-    CampaignReasonSerializer,
     UpdateCreateSerializer,
     UpdateSerializer,
 )
@@ -51,8 +52,13 @@ class CampaignListView(APIView):
     def get(self, request):
         p = request.query_params
         qs = selectors.campaign_list(
-            user=request.user, kind=p.get("kind", ""), category=p.get("category", ""), status=p.get("status", ""),
-            q=p.get("q", "")[:100], sort=p.get("sort", ""), mine=p.get("mine") == "true",
+            user=request.user,
+            kind=p.get("kind", ""),
+            category=p.get("category", ""),
+            status=p.get("status", ""),
+            q=p.get("q", "")[:100],
+            sort=p.get("sort", ""),
+            mine=p.get("mine") == "true",
         )
         paginator = Pagination()
         page = paginator.paginate_queryset(_with_tiers(qs), request, view=self)
@@ -101,14 +107,18 @@ def _action_view(service_call, *, request_serializer=None, doc=""):
 
 
 CampaignSubmitView = _action_view(lambda user, pk: services.campaign_submit(user=user, campaign_id=pk), doc="Draft -> in review.")
-CampaignApproveView = _action_view(lambda user, pk: services.campaign_approve(actor=user, campaign_id=pk), doc="Operators: in review -> live.")
+CampaignApproveView = _action_view(
+    lambda user, pk: services.campaign_approve(actor=user, campaign_id=pk), doc="Operators: in review -> live."
+)
 CampaignRejectView = _action_view(
     lambda user, pk, reason: services.campaign_reject(actor=user, campaign_id=pk, reason=reason),
-    request_serializer=CampaignReasonSerializer, doc="Operators: in review -> rejected, with a reason.",
+    request_serializer=CampaignReasonSerializer,
+    doc="Operators: in review -> rejected, with a reason.",
 )
 CampaignCancelView = _action_view(
     lambda user, pk, reason: services.campaign_cancel(user=user, campaign_id=pk, reason=reason),
-    request_serializer=CampaignReasonSerializer, doc="The SME cancels a live campaign; every pledge is refunded.",
+    request_serializer=CampaignReasonSerializer,
+    doc="The SME cancels a live campaign; every pledge is refunded.",
 )
 
 
@@ -119,7 +129,10 @@ class CampaignPledgeView(APIView):
             serializer = PledgeCreateSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             pledge = services.pledge_create(
-                user=request.user, campaign_id=pk, amount=serializer.validated_data["amount"], tier_id=serializer.validated_data["tier"]
+                user=request.user,
+                campaign_id=pk,
+                amount=serializer.validated_data["amount"],
+                tier_id=serializer.validated_data["tier"],
             )
             return Response(PledgeSerializer(pledge).data, status=status.HTTP_201_CREATED)
 
@@ -144,7 +157,9 @@ def _pledge_action_view(service, doc):
 
 
 PledgeCancelView = _pledge_action_view(services.pledge_cancel, "Cancel a pledge and refund it to the wallet.")
-PledgeReconfirmView = _pledge_action_view(services.pledge_reconfirm, "Reconfirm an equity commitment put on hold by a material change.")
+PledgeReconfirmView = _pledge_action_view(
+    services.pledge_reconfirm, "Reconfirm an equity commitment put on hold by a material change."
+)
 
 
 class CampaignUpdatesView(APIView):

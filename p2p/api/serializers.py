@@ -1,4 +1,5 @@
 """Shapes of the P2P API. Input serializers only parse; services decide."""
+
 from rest_framework import serializers
 
 from p2p.models import Installment, Loan, Note, Repayment
@@ -12,9 +13,28 @@ class LoanSerializer(serializers.ModelSerializer):
     class Meta:
         model = Loan
         fields = [
-            "id", "borrower", "amount", "currency", "term_months", "annual_rate_percent", "method", "purpose", "grade", "status",
-            "rejection_reason", "listed_at", "funding_deadline", "funded_amount", "investor_count", "progress_percent",
-            "disbursed_at", "origination_fee", "principal_outstanding", "days_past_due", "delinquency_bucket", "created_at",
+            "id",
+            "borrower",
+            "amount",
+            "currency",
+            "term_months",
+            "annual_rate_percent",
+            "method",
+            "purpose",
+            "grade",
+            "status",
+            "rejection_reason",
+            "listed_at",
+            "funding_deadline",
+            "funded_amount",
+            "investor_count",
+            "progress_percent",
+            "disbursed_at",
+            "origination_fee",
+            "principal_outstanding",
+            "days_past_due",
+            "delinquency_bucket",
+            "created_at",
         ]
 
     def get_annual_rate_percent(self, loan) -> str:
@@ -49,16 +69,37 @@ class InstallmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Installment
         fields = [
-            "number", "due_date", "principal_due", "interest_due", "fee_due", "penalty_due", "principal_paid", "interest_paid",
-            "fee_paid", "penalty_paid", "status", "paid_at",
+            "number",
+            "due_date",
+            "principal_due",
+            "interest_due",
+            "fee_due",
+            "penalty_due",
+            "principal_paid",
+            "interest_paid",
+            "fee_paid",
+            "penalty_paid",
+            "status",
+            "paid_at",
         ]
 
 
 class RepaymentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Repayment
-        fields = ["id", "loan", "amount", "penalty_part", "fee_part", "interest_part", "principal_part", "service_fee", "source",
-                  "is_compensatory", "created_at"]
+        fields = [
+            "id",
+            "loan",
+            "amount",
+            "penalty_part",
+            "fee_part",
+            "interest_part",
+            "principal_part",
+            "service_fee",
+            "source",
+            "is_compensatory",
+            "created_at",
+        ]
 
 
 class NoteSerializer(serializers.ModelSerializer):
@@ -68,5 +109,16 @@ class NoteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Note
-        fields = ["id", "loan", "borrower", "loan_status", "days_past_due", "principal", "principal_outstanding",
-                  "received_principal", "received_interest", "fees_paid", "created_at"]
+        fields = [
+            "id",
+            "loan",
+            "borrower",
+            "loan_status",
+            "days_past_due",
+            "principal",
+            "principal_outstanding",
+            "received_principal",
+            "received_interest",
+            "fees_paid",
+            "created_at",
+        ]

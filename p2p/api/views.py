@@ -1,4 +1,5 @@
 """P2P API: thin views over p2p.services and p2p.selectors."""
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -12,14 +13,14 @@ from platform_core.api.views import IDEMPOTENCY_HEADER
 from platform_core.errors import ApplicationError
 
 from .serializers import (
-    InvestmentAmountSerializer,
     ApproveSerializer,
     InstallmentSerializer,
+    InvestmentAmountSerializer,
+    LoanReasonSerializer,
     LoanSerializer,
     LoanWriteSerializer,
     NoteSerializer,
     RepaymentAmountSerializer,
-    LoanReasonSerializer,
     RepaymentSerializer,
 )
 
@@ -41,11 +42,15 @@ class LoanListView(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
-    @extend_schema(parameters=[OpenApiParameter("status", str), OpenApiParameter("grade", str), OpenApiParameter("mine", bool)],
-                   responses=LoanSerializer(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str), OpenApiParameter("grade", str), OpenApiParameter("mine", bool)],
+        responses=LoanSerializer(many=True),
+    )
     def get(self, request):
         p = request.query_params
-        qs = selectors.loan_list(user=request.user, status=p.get("status", ""), grade=p.get("grade", ""), mine=p.get("mine") == "true")
+        qs = selectors.loan_list(
+            user=request.user, status=p.get("status", ""), grade=p.get("grade", ""), mine=p.get("mine") == "true"
+        )
         paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(LoanSerializer(page, many=True).data)
@@ -83,12 +88,23 @@ def _action(call, request_serializer=None, doc=""):
     return LoanActionView
 
 
-LoanSubmitView = _action(lambda user, pk: services.loan_submit(user=user, loan_id=pk), doc="Draft -> in review (checks the borrowing cap).")
-LoanApproveView = _action(lambda user, pk, grade: services.loan_approve(actor=user, loan_id=pk, grade=grade), ApproveSerializer,
-                          "Operators: grade the loan and list it.")
-LoanRejectView = _action(lambda user, pk, reason: services.loan_reject(actor=user, loan_id=pk, reason=reason), LoanReasonSerializer,
-                         "Operators: reject with a reason.")
-LoanWithdrawView = _action(lambda user, pk: services.loan_withdraw(user=user, loan_id=pk), doc="The borrower withdraws its listing; investments are refunded.")
+LoanSubmitView = _action(
+    lambda user, pk: services.loan_submit(user=user, loan_id=pk), doc="Draft -> in review (checks the borrowing cap)."
+)
+LoanApproveView = _action(
+    lambda user, pk, grade: services.loan_approve(actor=user, loan_id=pk, grade=grade),
+    ApproveSerializer,
+    "Operators: grade the loan and list it.",
+)
+LoanRejectView = _action(
+    lambda user, pk, reason: services.loan_reject(actor=user, loan_id=pk, reason=reason),
+    LoanReasonSerializer,
+    "Operators: reject with a reason.",
+)
+LoanWithdrawView = _action(
+    lambda user, pk: services.loan_withdraw(user=user, loan_id=pk),
+    doc="The borrower withdraws its listing; investments are refunded.",
+)
 
 
 class LoanInvestView(APIView):
@@ -96,8 +112,10 @@ class LoanInvestView(APIView):
     def post(self, request, pk):
         def run():
             investment = services.investment_create(user=request.user, loan_id=pk, **_parsed(InvestmentAmountSerializer, request))
-            return Response({"id": investment.pk, "loan": pk, "amount": str(investment.amount), "status": investment.status},
-                            status=status.HTTP_201_CREATED)
+            return Response(
+                {"id": investment.pk, "loan": pk, "amount": str(investment.amount), "status": investment.status},
+                status=status.HTTP_201_CREATED,
+            )
 
         return idempotent_response(request, run)
 
@@ -113,31 +131,48 @@ class LoanScheduleView(APIView):
 
 
 class LoanRepayView(APIView):
-    @extend_schema(request=RepaymentAmountSerializer, responses={201: RepaymentSerializer}, parameters=[IDEMPOTENCY_HEADER],
-                   description="Repay from the borrower's wallet; without an amount, what is due now.")
+    @extend_schema(
+        request=RepaymentAmountSerializer,
+        responses={201: RepaymentSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+        description="Repay from the borrower's wallet; without an amount, what is due now.",
+    )
     def post(self, request, pk):
         def run():
-            repayment = services.repayment_make(user=request.user, loan_id=pk, amount=_parsed(RepaymentAmountSerializer, request)["amount"])
+            repayment = services.repayment_make(
+                user=request.user, loan_id=pk, amount=_parsed(RepaymentAmountSerializer, request)["amount"]
+            )
             return Response(RepaymentSerializer(repayment).data, status=status.HTTP_201_CREATED)
 
         return idempotent_response(request, run)
 
 
 class LoanPayoffView(APIView):
-    @extend_schema(request=None, responses={201: RepaymentSerializer}, parameters=[IDEMPOTENCY_HEADER],
-                   description="Full early repayment with interest to date.")
+    @extend_schema(
+        request=None,
+        responses={201: RepaymentSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+        description="Full early repayment with interest to date.",
+    )
     def post(self, request, pk):
         return idempotent_response(
-            request, lambda: Response(RepaymentSerializer(services.loan_repay_in_full(user=request.user, loan_id=pk)).data, status=201)
+            request,
+            lambda: Response(RepaymentSerializer(services.loan_repay_in_full(user=request.user, loan_id=pk)).data, status=201),
         )
 
 
 class LoanGuarantorPaymentView(APIView):
-    @extend_schema(request=RepaymentAmountSerializer, responses={201: RepaymentSerializer}, parameters=[IDEMPOTENCY_HEADER],
-                   description="A third party pays for the borrower (a compensatory payment).")
+    @extend_schema(
+        request=RepaymentAmountSerializer,
+        responses={201: RepaymentSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+        description="A third party pays for the borrower (a compensatory payment).",
+    )
     def post(self, request, pk):
         def run():
-            repayment = services.guarantor_pay(user=request.user, loan_id=pk, amount=_parsed(RepaymentAmountSerializer, request)["amount"])
+            repayment = services.guarantor_pay(
+                user=request.user, loan_id=pk, amount=_parsed(RepaymentAmountSerializer, request)["amount"]
+            )
             return Response(RepaymentSerializer(repayment).data, status=status.HTTP_201_CREATED)
 
         return idempotent_response(request, run)

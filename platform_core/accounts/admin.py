@@ -5,7 +5,7 @@ from platform_core.admin_base import PlatformAdmin
 from platform_core.errors import ApplicationError
 
 from . import services
-from .models import KycCheck, LicenceStatus, InvestorProfile, Organisation, PlatformEntity, User
+from .models import InvestorProfile, KycCheck, LicenceStatus, Organisation, PlatformEntity, User
 
 
 @admin.register(User)
@@ -16,9 +16,7 @@ class UserAdmin(PlatformAdmin, DjangoUserAdmin):
     fieldsets = DjangoUserAdmin.fieldsets + (
         ("Platform", {"fields": ("role", "organisation", "member_role", "id_number", "kyc_status")}),
     )
-    add_fieldsets = DjangoUserAdmin.add_fieldsets + (
-        ("Platform", {"fields": ("role", "organisation", "member_role")}),
-    )
+    add_fieldsets = DjangoUserAdmin.add_fieldsets + (("Platform", {"fields": ("role", "organisation", "member_role")}),)
     readonly_fields = ["kyc_status"]
 
 
@@ -62,6 +60,7 @@ def _licence_action(target):
                 services.entity_transition(entity=entity, to=target, actor=request.user)
             except ApplicationError as exc:
                 modeladmin.message_user(request, f"{entity}: {exc.message}", level=messages.ERROR)
+
     action.__name__ = f"licence_{target}"
     action.short_description = f"Licence: move to {LicenceStatus(target).label.lower()}"
     action.allowed_permissions = ("change",)  # operators only; regulators read

@@ -3,6 +3,7 @@
 A provider answers `check(subject)` with a `KycResult`. A real provider that answers later returns
 `pending` and calls `platform_core.accounts.services.kyc_record` from its webhook.
 """
+
 import uuid
 from dataclasses import dataclass
 

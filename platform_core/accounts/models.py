@@ -11,6 +11,7 @@ Invariants:
   licensed -> suspended -> exiting -> exited. Every campaign, listing and financing belongs to one;
   a plain deployment has one default entity, created by the first migration.
 """
+
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -59,9 +60,7 @@ STAFF_ROLES = {Role.REGULATOR, Role.OPERATOR}
 
 class Organisation(models.Model):
     legal_name = models.CharField(max_length=200)
-    credit_code = models.CharField(
-        "unified social credit code", max_length=18, unique=True, validators=[validate_credit_code]
-    )
+    credit_code = models.CharField("unified social credit code", max_length=18, unique=True, validators=[validate_credit_code])
     kind = models.CharField(max_length=32, choices=OrganisationKind.choices)
     kyc_status = models.CharField(max_length=16, choices=KycStatus.choices, default=KycStatus.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -85,14 +84,10 @@ class MemberRole(models.TextChoices):
 
 class User(AbstractUser):
     role = models.CharField(max_length=32, choices=Role.choices, default=Role.INVESTOR)
-    organisation = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
-    )
+    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="members")
     member_role = models.CharField(max_length=16, choices=MemberRole.choices, blank=True)
     # Individuals' identity, checked by the KYC provider. Organisations carry their own KYC.
-    id_number = models.CharField(
-        "resident identity number", max_length=18, blank=True, validators=[validate_resident_id]
-    )
+    id_number = models.CharField("resident identity number", max_length=18, blank=True, validators=[validate_resident_id])
     kyc_status = models.CharField(max_length=16, choices=KycStatus.choices, default=KycStatus.PENDING)
 
     class Meta:
@@ -131,9 +126,7 @@ class InvestorProfile(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(annual_income__gte=0) & Q(net_worth__gte=0), name="investor_profile_non_negative"
-            )
+            models.CheckConstraint(condition=Q(annual_income__gte=0) & Q(net_worth__gte=0), name="investor_profile_non_negative")
         ]
 
     def __str__(self):
@@ -144,9 +137,7 @@ class KycCheck(models.Model):
     """One answer of the KYC provider about a user or an organisation."""
 
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="kyc_checks")
-    organisation = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.CASCADE, related_name="kyc_checks"
-    )
+    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.CASCADE, related_name="kyc_checks")
     provider = models.CharField(max_length=100)
     reference = models.CharField(max_length=100)
     result = models.CharField(max_length=16, choices=KycStatus.choices)
@@ -162,6 +153,9 @@ class KycCheck(models.Model):
                 name="kyc_check_one_subject",
             )
         ]
+
+    def __str__(self):
+        return f"KYC {self.result} by {self.provider} ({self.reference})"
 
 
 class PlatformProperty(models.TextChoices):

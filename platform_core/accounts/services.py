@@ -3,6 +3,7 @@
 A *party* is whoever owns money on the platform: an individual investor (a User), or an
 organisation (for every other non-staff role). `party_of(user)` says which one a user acts for.
 """
+
 from decimal import Decimal
 
 from django.contrib.auth.password_validation import validate_password
@@ -54,15 +55,19 @@ def _user_build(*, username: str, email: str, password: str, role: str, **extra)
 
 
 def investor_signup(
-    *, username: str, email: str, password: str, id_number: str,
-    annual_income: Decimal = Decimal("0"), net_worth: Decimal = Decimal("0"), accredited: bool = False,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    id_number: str,
+    annual_income: Decimal = Decimal("0"),
+    net_worth: Decimal = Decimal("0"),
+    accredited: bool = False,
 ) -> User:
     """An individual investor. KYC runs at once through the configured provider."""
     id_number = (id_number or "").strip().upper()
     if not resident_id_is_valid(id_number):
-        raise ApplicationError(
-            "invalid_id_number", "Enter a valid 18-character resident identity number.", field="id_number"
-        )
+        raise ApplicationError("invalid_id_number", "Enter a valid 18-character resident identity number.", field="id_number")
     for name, value in (("annual_income", annual_income), ("net_worth", net_worth)):
         if value is None or Decimal(value) < 0:
             raise ApplicationError(f"invalid_{name}", "Enter zero or a positive amount.", field=name)
@@ -98,11 +103,16 @@ def organisation_signup(
             field="credit_code",
         )
     if Organisation.objects.filter(credit_code=credit_code).exists():
-        raise ApplicationError("credit_code_taken", "An organisation with this credit code is already registered.", field="credit_code")
+        raise ApplicationError(
+            "credit_code_taken", "An organisation with this credit code is already registered.", field="credit_code"
+        )
     try:
         with transaction.atomic():
             user = _user_build(
-                username=username, email=email, password=password, role=ROLE_FOR_ORGANISATION_KIND[kind],
+                username=username,
+                email=email,
+                password=password,
+                role=ROLE_FOR_ORGANISATION_KIND[kind],
                 member_role=MemberRole.OWNER,
             )
             organisation = Organisation.objects.create(legal_name=legal_name, credit_code=credit_code, kind=kind)
@@ -120,18 +130,29 @@ def organisation_signup(
 def kyc_run(*, subject: User | Organisation, actor: User | None = None) -> KycCheck:
     """Ask the provider about a user or an organisation and record its answer."""
     result = kyc_provider().check(subject)
-    return kyc_record(subject=subject, status=result.status, reference=result.reference, reason=result.reason,
-                      provider=kyc_provider().name, actor=actor)
+    return kyc_record(
+        subject=subject,
+        status=result.status,
+        reference=result.reference,
+        reason=result.reason,
+        provider=kyc_provider().name,
+        actor=actor,
+    )
 
 
-def kyc_record(*, subject: User | Organisation, status: str, reference: str, reason: str = "", provider: str, actor=None) -> KycCheck:
+def kyc_record(
+    *, subject: User | Organisation, status: str, reference: str, reason: str = "", provider: str, actor=None
+) -> KycCheck:
     """Store a provider's answer (also the entry point for a real provider's webhook)."""
     if status not in KycStatus.values:
         raise ApplicationError("invalid_kyc_status", f"Unknown KYC status {status!r}.")
     with transaction.atomic():
         locked = subject._meta.model.objects.select_for_update().get(pk=subject.pk)  # works for a lazy request.user too
         check = KycCheck.objects.create(
-            provider=provider, reference=reference, result=status, reason=reason[:300],
+            provider=provider,
+            reference=reference,
+            result=status,
+            reason=reason[:300],
             **({"organisation": locked} if isinstance(subject, Organisation) else {"user": locked}),
         )
         if status != KycStatus.PENDING and locked.kyc_status != status:
@@ -186,8 +207,10 @@ def entity_default() -> PlatformEntity:
         try:
             with transaction.atomic():
                 entity = PlatformEntity.objects.create(
-                    name=DEFAULT_ENTITY_NAME, properties=list(PlatformProperty.values),
-                    licence_status=LicenceStatus.LICENSED, is_default=True,
+                    name=DEFAULT_ENTITY_NAME,
+                    properties=list(PlatformProperty.values),
+                    licence_status=LicenceStatus.LICENSED,
+                    is_default=True,
                 )
         except IntegrityError:  # created concurrently
             entity = PlatformEntity.objects.get(is_default=True)

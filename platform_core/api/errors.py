@@ -1,4 +1,5 @@
 """One error shape for the whole API: {"error": {"code", "message", "fields"}}."""
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status

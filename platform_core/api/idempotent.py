@@ -1,4 +1,5 @@
 """The API side of idempotency keys: wraps a money-moving POST handler."""
+
 from rest_framework.response import Response
 
 from platform_core.ledger.idempotency import idempotent_run, request_fingerprint

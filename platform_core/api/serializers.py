@@ -1,4 +1,5 @@
 """Input parsing and output shapes for the platform API. Business rules live in services."""
+
 from decimal import Decimal
 
 from rest_framework import serializers
@@ -14,8 +15,12 @@ class SignupSerializer(serializers.Serializer):
     password = serializers.CharField(write_only=True, max_length=128)
     # individual investors
     id_number = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
-    annual_income = serializers.DecimalField(max_digits=20, decimal_places=2, required=False, default=Decimal("0"), min_value=Decimal("0"))
-    net_worth = serializers.DecimalField(max_digits=20, decimal_places=2, required=False, default=Decimal("0"), min_value=Decimal("0"))
+    annual_income = serializers.DecimalField(
+        max_digits=20, decimal_places=2, required=False, default=Decimal("0"), min_value=Decimal("0")
+    )
+    net_worth = serializers.DecimalField(
+        max_digits=20, decimal_places=2, required=False, default=Decimal("0"), min_value=Decimal("0")
+    )
     accredited = serializers.BooleanField(required=False, default=False)
     # organisations
     legal_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)

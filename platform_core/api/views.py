@@ -1,5 +1,6 @@
 """Platform endpoints: sign-up, token, me, wallet, deposits and withdrawals. Thin: parse, call one
 service, render."""
+
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -25,7 +26,10 @@ from .serializers import (
 )
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=True,
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
     description="A unique value per operation; a retry with the same key returns the first response.",
 )
 
@@ -42,13 +46,22 @@ class SignupView(APIView):
         data = serializer.validated_data
         if data["kind"] == "investor":
             user = account_services.investor_signup(
-                username=data["username"], email=data["email"], password=data["password"], id_number=data["id_number"],
-                annual_income=data["annual_income"], net_worth=data["net_worth"], accredited=data["accredited"],
+                username=data["username"],
+                email=data["email"],
+                password=data["password"],
+                id_number=data["id_number"],
+                annual_income=data["annual_income"],
+                net_worth=data["net_worth"],
+                accredited=data["accredited"],
             )
         else:
             user = account_services.organisation_signup(
-                username=data["username"], email=data["email"], password=data["password"],
-                legal_name=data["legal_name"], credit_code=data["credit_code"], kind=data["kind"],
+                username=data["username"],
+                email=data["email"],
+                password=data["password"],
+                legal_name=data["legal_name"],
+                credit_code=data["credit_code"],
+                kind=data["kind"],
             )
         token, _ = Token.objects.get_or_create(user=user)
         body = MeSerializer(user).data

@@ -1,5 +1,6 @@
 """The ledger's invariants, checked from the legs up (used by `manage.py ledger_check` and a
 periodic task). Each check is one aggregate query, so the cost grows with the rows, not in queries."""
+
 from collections import defaultdict
 from decimal import Decimal
 
@@ -58,6 +59,9 @@ def ledger_summary() -> dict:
         "accounts": Account.objects.count(),
         "client_money": {
             row["currency"]: quantize(row["s"], row["currency"])
-            for row in Account.objects.filter(Q(purpose__in=CLIENT_MONEY)).values("currency").annotate(s=Sum("balance")).order_by()
+            for row in Account.objects.filter(Q(purpose__in=CLIENT_MONEY))
+            .values("currency")
+            .annotate(s=Sum("balance"))
+            .order_by()
         },
     }

@@ -5,6 +5,7 @@ pays a withdrawal from custody to the payee's bank; `status(payment)` asks again
 still pending. A real adapter that answers asynchronously returns `succeeded=None` and its webhook
 calls `platform_core.ledger.services.payment_settle`.
 """
+
 import uuid
 from dataclasses import dataclass
 

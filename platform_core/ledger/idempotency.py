@@ -9,6 +9,7 @@ How: one database transaction holds a PostgreSQL advisory lock on (user, key), l
 runs the request and stores its response. The response row commits with the money it moved, or
 neither does; a worker killed halfway leaves neither, and the lock goes with its connection.
 """
+
 import hashlib
 import json
 from collections.abc import Callable

@@ -18,6 +18,7 @@ Accounts, transactions and legs:
 - No account may go below zero unless it is flagged `allow_negative` (a database CheckConstraint
   backs the service's check).
 """
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -87,9 +88,7 @@ class Transaction(models.Model):
         unique=True,
         help_text="Business key of the operation; posting the same reference twice has one effect.",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -1,4 +1,5 @@
 """Reads of the ledger."""
+
 from django.db.models import DecimalField, ExpressionWrapper, F, QuerySet
 
 from .models import Account, Leg, Payment

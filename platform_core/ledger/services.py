@@ -9,6 +9,7 @@ Rules (see models.py for the account model):
 - Deposits and withdrawals pass through the payment gateway; the KYC status of the party whose money
   moves is checked first.
 """
+
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
@@ -21,8 +22,8 @@ from platform_core.accounts.services import kyc_require_verified, party_of, part
 from platform_core.audit import audit_record
 from platform_core.db import rows_update
 from platform_core.errors import ApplicationError
-from platform_core.state import transition
 from platform_core.money import ZERO, currency_check, default_currency, parse_amount, quantize
+from platform_core.state import transition
 
 from .gateway import payment_gateway
 from .models import (
@@ -88,8 +89,10 @@ def escrow_for(subject, currency: str | None = None) -> Account:
     """The escrow account holding investors' money for one campaign, listing or financing."""
     currency = currency_check(currency or default_currency())
     return _account_get_or_create(
-        key=_escrow_key(subject, currency), name=f"Escrow of {subject._meta.verbose_name} {subject.pk}",
-        purpose=AccountPurpose.ESCROW, currency=currency,
+        key=_escrow_key(subject, currency),
+        name=f"Escrow of {subject._meta.verbose_name} {subject.pk}",
+        purpose=AccountPurpose.ESCROW,
+        currency=currency,
     )
 
 
@@ -153,19 +156,26 @@ def transaction_post(
         else:
             txn = Transaction.objects.create(kind=kind, memo=memo[:300], reference=reference or None, created_by=actor)
         Leg.objects.bulk_create(
-            [Leg(transaction=txn, account_id=pk, amount=delta * accounts[pk].side, currency=accounts[pk].currency) for pk, _, delta in changes],
+            [
+                Leg(transaction=txn, account_id=pk, amount=delta * accounts[pk].side, currency=accounts[pk].currency)
+                for pk, _, delta in changes
+            ],
             batch_size=5000,
         )
         locked = {
             pk: (balance, allow_negative, name, currency)
             for pk, balance, allow_negative, name, currency in Account.objects.select_for_update()
-            .filter(pk__in=ids).order_by("pk").values_list("pk", "balance", "allow_negative", "name", "currency")
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", "balance", "allow_negative", "name", "currency")
         }
         new_balances = {}
         for pk, delta in net.items():
             balance, allow_negative, name, currency = locked[pk]
             if not allow_negative and balance + delta < 0:
-                raise ApplicationError("insufficient_funds", f"Insufficient funds: {name} holds {balance} {currency}.", field="amount")
+                raise ApplicationError(
+                    "insufficient_funds", f"Insufficient funds: {name} holds {balance} {currency}.", field="amount"
+                )
             new_balances[pk] = balance + delta
         rows_update(Account, "balance", new_balances)
     for pk, account, _ in changes:  # keep callers' instances current
@@ -174,9 +184,13 @@ def transaction_post(
     return txn
 
 
-def transfer(*, source: Account, destination: Account, amount: Decimal, kind: str, memo: str = "", actor=None, reference=None) -> Transaction:
+def transfer(
+    *, source: Account, destination: Account, amount: Decimal, kind: str, memo: str = "", actor=None, reference=None
+) -> Transaction:
     """Move `amount` of client money from one client account to another (e.g. wallet -> escrow)."""
-    return transaction_post(kind=kind, changes=[(source, -amount), (destination, amount)], memo=memo, actor=actor, reference=reference)
+    return transaction_post(
+        kind=kind, changes=[(source, -amount), (destination, amount)], memo=memo, actor=actor, reference=reference
+    )
 
 
 def fee_changes(*, source: Account, amount: Decimal) -> list[tuple[Account, Decimal]]:
@@ -191,7 +205,9 @@ def fee_changes(*, source: Account, amount: Decimal) -> list[tuple[Account, Deci
     ]
 
 
-def escrow_refund(*, escrow: Account, rows: Iterable[tuple[int, Decimal]], kind: str, memo: str, reference: str) -> Transaction | None:
+def escrow_refund(
+    *, escrow: Account, rows: Iterable[tuple[int, Decimal]], kind: str, memo: str, reference: str
+) -> Transaction | None:
     """Pay (wallet account id, amount) rows out of an escrow in ONE balanced transaction: one leg
     per wallet (amounts of the same wallet added up) and one escrow leg. None when there is nothing."""
     per_wallet: dict[int, Decimal] = defaultdict(Decimal)
@@ -208,7 +224,9 @@ def escrow_refund(*, escrow: Account, rows: Iterable[tuple[int, Decimal]], kind:
 
 def _payment_set_status(payment: Payment, status: str, *, actor, reason: str = "") -> None:
     payment.failure_reason = reason[:300]
-    transition(payment, status, transitions=PAYMENT_TRANSITIONS, actor=actor, note=reason, fields=("failure_reason", "gateway_reference"))
+    transition(
+        payment, status, transitions=PAYMENT_TRANSITIONS, actor=actor, note=reason, fields=("failure_reason", "gateway_reference")
+    )
 
 
 def _payment_create(*, user: User, amount, currency: str | None, direction: str) -> Payment:
@@ -225,8 +243,13 @@ def _payment_create(*, user: User, amount, currency: str | None, direction: str)
         )
         if direction == PaymentDirection.WITHDRAWAL:
             transfer(
-                source=wallet, destination=system_account(AccountPurpose.PAYOUTS_PENDING, currency), amount=amount,
-                kind="withdrawal_reserve", memo=f"Withdrawal {payment.pk}", actor=user, reference=f"payment:{payment.pk}:reserve",
+                source=wallet,
+                destination=system_account(AccountPurpose.PAYOUTS_PENDING, currency),
+                amount=amount,
+                kind="withdrawal_reserve",
+                memo=f"Withdrawal {payment.pk}",
+                actor=user,
+                reference=f"payment:{payment.pk}:reserve",
             )
         audit_record(payment, action="created", actor=user, to_value=payment.status)
     return payment
@@ -236,17 +259,23 @@ def deposit_create(*, user: User, amount, currency: str | None = None) -> Paymen
     """Collect money through the gateway into the acting party's wallet."""
     payment = _payment_create(user=user, amount=amount, currency=currency, direction=PaymentDirection.DEPOSIT)
     result = payment_gateway().collect(payment)
-    return payment_settle(payment_id=payment.pk, succeeded=result.succeeded, gateway_reference=result.reference, reason=result.reason)
+    return payment_settle(
+        payment_id=payment.pk, succeeded=result.succeeded, gateway_reference=result.reference, reason=result.reason
+    )
 
 
 def withdrawal_create(*, user: User, amount, currency: str | None = None) -> Payment:
     """Reserve the amount and ask the gateway to pay it out."""
     payment = _payment_create(user=user, amount=amount, currency=currency, direction=PaymentDirection.WITHDRAWAL)
     result = payment_gateway().payout(payment)
-    return payment_settle(payment_id=payment.pk, succeeded=result.succeeded, gateway_reference=result.reference, reason=result.reason)
+    return payment_settle(
+        payment_id=payment.pk, succeeded=result.succeeded, gateway_reference=result.reference, reason=result.reason
+    )
 
 
-def payment_settle(*, payment_id: int, succeeded: bool | None, gateway_reference: str = "", reason: str = "", actor=None) -> Payment:
+def payment_settle(
+    *, payment_id: int, succeeded: bool | None, gateway_reference: str = "", reason: str = "", actor=None
+) -> Payment:
     """Apply the gateway's answer. `succeeded=None` leaves the payment pending (answer comes later,
     e.g. from a webhook that calls this again). Safe to call twice: a settled payment is returned
     unchanged."""
@@ -259,8 +288,11 @@ def payment_settle(*, payment_id: int, succeeded: bool | None, gateway_reference
         if payment.direction == PaymentDirection.DEPOSIT:
             if succeeded:
                 transaction_post(
-                    kind="deposit", changes=[(custody, payment.amount), (payment.wallet, payment.amount)],
-                    memo=f"Deposit {payment.pk}", actor=payment.created_by, reference=f"payment:{payment.pk}:settle",
+                    kind="deposit",
+                    changes=[(custody, payment.amount), (payment.wallet, payment.amount)],
+                    memo=f"Deposit {payment.pk}",
+                    actor=payment.created_by,
+                    reference=f"payment:{payment.pk}:settle",
                 )
         else:
             pending = system_account(AccountPurpose.PAYOUTS_PENDING, payment.currency)
@@ -270,8 +302,13 @@ def payment_settle(*, payment_id: int, succeeded: bool | None, gateway_reference
             else:
                 changes = [(pending, -payment.amount), (payment.wallet, payment.amount)]
                 kind = "withdrawal_returned"
-            transaction_post(kind=kind, changes=changes, memo=f"Withdrawal {payment.pk}", actor=payment.created_by,
-                             reference=f"payment:{payment.pk}:settle")
+            transaction_post(
+                kind=kind,
+                changes=changes,
+                memo=f"Withdrawal {payment.pk}",
+                actor=payment.created_by,
+                reference=f"payment:{payment.pk}:settle",
+            )
         _payment_set_status(payment, PaymentStatus.SUCCEEDED if succeeded else PaymentStatus.FAILED, actor=actor, reason=reason)
     return payment
 
@@ -288,6 +325,17 @@ def client_money_total(currency: str) -> Decimal:
 
 
 __all__ = [
-    "system_account", "wallet_for", "escrow_for", "transaction_post", "transfer", "fee_changes", "escrow_refund",
-    "deposit_create", "withdrawal_create", "payment_settle", "wallet_of_user", "client_money_total", "side_of",
+    "system_account",
+    "wallet_for",
+    "escrow_for",
+    "transaction_post",
+    "transfer",
+    "fee_changes",
+    "escrow_refund",
+    "deposit_create",
+    "withdrawal_create",
+    "payment_settle",
+    "wallet_of_user",
+    "client_money_total",
+    "side_of",
 ]

@@ -1,4 +1,5 @@
 """Thin Celery tasks of the ledger: each calls one service and records its run."""
+
 from celery import shared_task
 
 from platform_core.jobs import job_run

@@ -8,6 +8,7 @@ Environment variables (all optional in dev):
   ALLOWED_HOSTS     comma-separated
   EMAIL_URL-like:   EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS
 """
+
 import os
 from datetime import timedelta
 from decimal import Decimal
@@ -249,8 +250,13 @@ CROWDFUNDING = {
     "COVER_IMAGE_TYPES": ["JPEG", "PNG", "WEBP"],
     "SETTLEMENT_BATCH_SIZE": 1000,
     "CATEGORIES": [
-        ("food", "Food and drink"), ("tech", "Technology"), ("manufacturing", "Manufacturing"),
-        ("agriculture", "Agriculture"), ("design", "Design"), ("services", "Services"), ("other", "Other"),
+        ("food", "Food and drink"),
+        ("tech", "Technology"),
+        ("manufacturing", "Manufacturing"),
+        ("agriculture", "Agriculture"),
+        ("design", "Design"),
+        ("services", "Services"),
+        ("other", "Other"),
     ],
 }
 

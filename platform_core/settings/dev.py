@@ -3,6 +3,7 @@
 Nothing to install but Python: `make demo` runs the web server, a Celery worker and beat against
 these, so scheduled jobs run in the demo exactly as in production.
 """
+
 import os
 
 from .base import *  # noqa: F403

@@ -1,4 +1,5 @@
 """Production: PostgreSQL, Redis, gunicorn behind a TLS-terminating proxy. Refuses to start without SECRET_KEY."""
+
 import os
 
 from django.core.exceptions import ImproperlyConfigured

@@ -1,4 +1,5 @@
 """Tests run against real PostgreSQL and Redis (defaults: the local servers; override by env)."""
+
 import os
 
 from .base import *  # noqa: F403

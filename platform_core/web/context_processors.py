@@ -1,4 +1,5 @@
 """Navigation by role: each role sees the links that concern it."""
+
 from platform_core.accounts.models import Role
 
 

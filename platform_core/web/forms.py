@@ -1,4 +1,5 @@
 """Web forms: they parse input; services decide. Service errors land beside their field."""
+
 import uuid
 
 from django import forms

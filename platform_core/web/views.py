@@ -1,4 +1,5 @@
 """Server-rendered pages of the platform core: home, sign-up, wallet."""
+
 import uuid
 
 from django.contrib import messages
@@ -34,7 +35,10 @@ def signup(request, kind: str):
             form_add_application_error(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome, {user.username}. Your KYC status: {user.organisation.kyc_status if user.organisation_id else user.kyc_status}.")
+            messages.success(
+                request,
+                f"Welcome, {user.username}. Your KYC status: {user.organisation.kyc_status if user.organisation_id else user.kyc_status}.",
+            )
             return redirect("wallet")
     return render(request, "platform_core/signup.html", {"form": form, "kind": kind})
 
@@ -75,8 +79,10 @@ def wallet_payment(request, direction: str):
 
         try:
             status, body, replayed = idempotent_run(
-                user=request.user, key=form.cleaned_data["idempotency_key"],
-                fingerprint=request_fingerprint("POST", request.path, {"amount": amount}), run=run,
+                user=request.user,
+                key=form.cleaned_data["idempotency_key"],
+                fingerprint=request_fingerprint("POST", request.path, {"amount": amount}),
+                run=run,
             )
         except ApplicationError as exc:
             form_add_application_error(form, exc)

@@ -1,5 +1,6 @@
 """Build a live campaign with many pledges fast (bulk inserts), with a ledger that balances exactly
 as if every backer had deposited and pledged through the services. For fault tests and benchmarks."""
+
 import uuid
 from decimal import Decimal
 
@@ -22,11 +23,23 @@ def campaign_with_pledges(n: int, *, amount: str = "10.00", target: str | None =
     tag = uuid.uuid4().hex[:8]
     password = make_password(None)
     users = User.objects.bulk_create(
-        [User(username=f"bulk-{tag}-{i}", role=Role.INVESTOR, kyc_status=KycStatus.VERIFIED, password=password) for i in range(n)],
+        [
+            User(username=f"bulk-{tag}-{i}", role=Role.INVESTOR, kyc_status=KycStatus.VERIFIED, password=password)
+            for i in range(n)
+        ],
         batch_size=5000,
     )
     wallets = Account.objects.bulk_create(
-        [Account(key=f"wallet:user:{u.pk}:CNY", name=f"Wallet of {u.username}", purpose=AccountPurpose.WALLET, currency="CNY", owner_user=u) for u in users],
+        [
+            Account(
+                key=f"wallet:user:{u.pk}:CNY",
+                name=f"Wallet of {u.username}",
+                purpose=AccountPurpose.WALLET,
+                currency="CNY",
+                owner_user=u,
+            )
+            for u in users
+        ],
         batch_size=5000,
     )
     custody = ledger.system_account(AccountPurpose.CUSTODY)
@@ -41,7 +54,10 @@ def campaign_with_pledges(n: int, *, amount: str = "10.00", target: str | None =
     Account.objects.filter(pk=custody.pk).update(balance=custody.balance + total)
     Account.objects.filter(pk=escrow.pk).update(balance=escrow.balance + total)
     Pledge.objects.bulk_create(
-        [Pledge(campaign=campaign, backer=u, wallet=w, amount=amount, currency="CNY") for u, w in zip(users, wallets, strict=True)],
+        [
+            Pledge(campaign=campaign, backer=u, wallet=w, amount=amount, currency="CNY")
+            for u, w in zip(users, wallets, strict=True)
+        ],
         batch_size=5000,
     )
     Campaign.objects.filter(pk=campaign.pk).update(raised_amount=total, pledge_count=n, investor_count=n)

@@ -1,4 +1,5 @@
 """The crowdfunding API as its users call it."""
+
 import datetime
 import io
 import uuid
@@ -10,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
-from crowdfunding.models import Campaign, CampaignStatus, Pledge, PledgeStatus
+from crowdfunding.models import Campaign, Pledge, PledgeStatus
 from platform_core.ledger import services as ledger
 from tests.factories import SmeUserFactory, StaffUserFactory, UserFactory
 
@@ -26,8 +27,13 @@ def _key():
 def _campaign_body(**overrides):
     deadline = (timezone.now() + datetime.timedelta(days=30)).replace(microsecond=0)
     body = {
-        "kind": "reward", "title": "Dragon Well tea", "summary": "First-flush tea from our hills.", "category": "food",
-        "target_amount": "20000.00", "funding_model": "all_or_nothing", "deadline": deadline.isoformat(),
+        "kind": "reward",
+        "title": "Dragon Well tea",
+        "summary": "First-flush tea from our hills.",
+        "category": "food",
+        "target_amount": "20000.00",
+        "funding_model": "all_or_nothing",
+        "deadline": deadline.isoformat(),
         "tiers": [
             {"title": "One tin", "minimum_amount": "80.00", "quantity_limit": 100, "estimated_delivery": "2027-04"},
             {"title": "A year of tea", "minimum_amount": "900.00", "estimated_delivery": "2027-04"},
@@ -48,11 +54,17 @@ def test_sme_takes_a_campaign_from_draft_to_live(api_as):
     created = response.json()
     assert created["status"] == "draft" and [t["title"] for t in created["tiers"]] == ["One tin", "A year of tea"]
     campaign_id = created["id"]
-    assert api_as(sme).patch(f"/api/v1/campaigns/{campaign_id}/", {"title": "Dragon Well green tea"}, format="json").json()["title"] == "Dragon Well green tea"
+    assert (
+        api_as(sme).patch(f"/api/v1/campaigns/{campaign_id}/", {"title": "Dragon Well green tea"}, format="json").json()["title"]
+        == "Dragon Well green tea"
+    )
     assert api_as(sme).post(f"/api/v1/campaigns/{campaign_id}/submit/").json()["status"] == "in_review"
     assert _error(api_as(sme).patch(f"/api/v1/campaigns/{campaign_id}/", {"title": "x"}, format="json")) == (409, "not_editable")
     assert _error(api_as(sme).post(f"/api/v1/campaigns/{campaign_id}/approve/")) == (403, "permission_denied")
-    assert _error(api_as(StaffUserFactory(role="regulator")).post(f"/api/v1/campaigns/{campaign_id}/approve/")) == (403, "permission_denied")
+    assert _error(api_as(StaffUserFactory(role="regulator")).post(f"/api/v1/campaigns/{campaign_id}/approve/")) == (
+        403,
+        "permission_denied",
+    )
     live = api_as(operator).post(f"/api/v1/campaigns/{campaign_id}/approve/").json()
     assert live["status"] == "live" and live["launched_at"]
 
@@ -117,7 +129,10 @@ def test_another_sme_cannot_see_or_edit_a_draft(api_as):
     owner, other = SmeUserFactory(), SmeUserFactory()
     campaign_id = api_as(owner).post("/api/v1/campaigns/", _campaign_body(), format="json").json()["id"]
     assert _error(api_as(other).get(f"/api/v1/campaigns/{campaign_id}/")) == (404, "not_found")
-    assert _error(api_as(other).patch(f"/api/v1/campaigns/{campaign_id}/", {"title": "Mine now"}, format="json")) == (404, "not_found")
+    assert _error(api_as(other).patch(f"/api/v1/campaigns/{campaign_id}/", {"title": "Mine now"}, format="json")) == (
+        404,
+        "not_found",
+    )
     assert _error(api_as(other).post(f"/api/v1/campaigns/{campaign_id}/submit/")) == (404, "not_found")
     assert Campaign.objects.get(pk=campaign_id).title == "Dragon Well tea"
     assert campaign_id not in [c["id"] for c in api_as(other).get("/api/v1/campaigns/").json()["results"]]
@@ -167,14 +182,23 @@ def test_bad_pledges_change_nothing(api_as, fund, body, expected):
 
 
 def test_pledge_refusals(api_as, fund):
-    campaign = live_campaign(target="50000.00", tiers=[{"title": "Tin", "minimum_amount": "80.00", "estimated_delivery": "2027-04"}])
-    other_campaign = live_campaign(target="1000.00", tiers=[{"title": "Other", "minimum_amount": "1.00", "estimated_delivery": "2027-04"}])
+    campaign = live_campaign(
+        target="50000.00", tiers=[{"title": "Tin", "minimum_amount": "80.00", "estimated_delivery": "2027-04"}]
+    )
+    other_campaign = live_campaign(
+        target="1000.00", tiers=[{"title": "Other", "minimum_amount": "1.00", "estimated_delivery": "2027-04"}]
+    )
     investor = UserFactory()
     fund(investor, "1000.00")
     url = f"/api/v1/campaigns/{campaign.pk}/pledges/"
     tier = campaign.tiers.get()
-    assert _error(api_as(investor).post(url, {"amount": "50.00", "tier": tier.pk}, format="json", **_key())) == (400, "below_tier_minimum")
-    assert _error(api_as(investor).post(url, {"amount": "90.00", "tier": other_campaign.tiers.get().pk}, format="json", **_key())) == (400, "invalid_tier")
+    assert _error(api_as(investor).post(url, {"amount": "50.00", "tier": tier.pk}, format="json", **_key())) == (
+        400,
+        "below_tier_minimum",
+    )
+    assert _error(
+        api_as(investor).post(url, {"amount": "90.00", "tier": other_campaign.tiers.get().pk}, format="json", **_key())
+    ) == (400, "invalid_tier")
     unverified = UserFactory(kyc_status="pending")
     assert _error(api_as(unverified).post(url, {"amount": "90.00"}, format="json", **_key())) == (403, "kyc_not_verified")
     sme_member = SmeUserFactory(organisation=campaign.organisation)
@@ -182,7 +206,10 @@ def test_pledge_refusals(api_as, fund):
     assert _error(api_as(sme_member).post(url, {"amount": "90.00"}, format="json", **_key())) == (400, "own_campaign")
     regulator = StaffUserFactory(role="regulator")
     assert _error(api_as(regulator).post(url, {"amount": "90.00"}, format="json", **_key())) == (403, "permission_denied")
-    assert _error(api_as(investor).post("/api/v1/campaigns/999999/pledges/", {"amount": "90.00"}, format="json", **_key())) == (404, "not_found")
+    assert _error(api_as(investor).post("/api/v1/campaigns/999999/pledges/", {"amount": "90.00"}, format="json", **_key())) == (
+        404,
+        "not_found",
+    )
     assert Pledge.objects.count() == 0
 
 
@@ -197,7 +224,10 @@ def test_equity_rules(api_as, fund):
     assert ok.status_code == 201 and ok.json()["shares"] == 100
     # 48 hours before the deadline an equity commitment becomes final
     Campaign.objects.filter(pk=campaign.pk).update(deadline=timezone.now() + datetime.timedelta(hours=47))
-    assert _error(api_as(investor).post(f"/api/v1/pledges/{ok.json()['id']}/cancel/", **_key())) == (409, "cancellation_window_closed")
+    assert _error(api_as(investor).post(f"/api/v1/pledges/{ok.json()['id']}/cancel/", **_key())) == (
+        409,
+        "cancellation_window_closed",
+    )
 
 
 def test_material_change_holds_commitments_until_reconfirmed(api_as, fund):
@@ -205,9 +235,15 @@ def test_material_change_holds_commitments_until_reconfirmed(api_as, fund):
     sme = campaign.created_by
     investor = UserFactory()
     fund(investor, "5000.00")
-    pledge_id = api_as(investor).post(f"/api/v1/campaigns/{campaign.pk}/pledges/", {"amount": "1000.00"}, format="json", **_key()).json()["id"]
+    pledge_id = (
+        api_as(investor)
+        .post(f"/api/v1/campaigns/{campaign.pk}/pledges/", {"amount": "1000.00"}, format="json", **_key())
+        .json()["id"]
+    )
     response = api_as(sme).post(
-        f"/api/v1/campaigns/{campaign.pk}/updates/", {"title": "New valuation", "body": "We revised the valuation.", "material_change": True}, format="json"
+        f"/api/v1/campaigns/{campaign.pk}/updates/",
+        {"title": "New valuation", "body": "We revised the valuation.", "material_change": True},
+        format="json",
     )
     assert response.status_code == 201
     pledge = Pledge.objects.get(pk=pledge_id)
@@ -223,7 +259,9 @@ def test_unconfirmed_commitments_are_cancelled_and_refunded(api_as, fund):
     investor = UserFactory()
     fund(investor, "5000.00")
     services.pledge_create(user=investor, campaign_id=campaign.pk, amount="1000.00")
-    services.campaign_update_post(user=campaign.created_by, campaign_id=campaign.pk, title="Change", body="Changed.", material_change=True)
+    services.campaign_update_post(
+        user=campaign.created_by, campaign_id=campaign.pk, title="Change", body="Changed.", material_change=True
+    )
     assert services.pledges_expire_unconfirmed(now=timezone.now() + datetime.timedelta(days=8)) == 1
     assert ledger.wallet_of_user(investor).balance == Decimal("5000.00")
     campaign.refresh_from_db()
@@ -234,13 +272,20 @@ def test_backers_only_updates(api_as, fund):
     campaign = live_campaign(target="5000.00")
     sme = campaign.created_by
     api_as(sme).post(f"/api/v1/campaigns/{campaign.pk}/updates/", {"title": "Hello all", "body": "Public."}, format="json")
-    api_as(sme).post(f"/api/v1/campaigns/{campaign.pk}/updates/", {"title": "Backers", "body": "Secret.", "backers_only": True}, format="json")
+    api_as(sme).post(
+        f"/api/v1/campaigns/{campaign.pk}/updates/", {"title": "Backers", "body": "Secret.", "backers_only": True}, format="json"
+    )
     backer, stranger = UserFactory(), UserFactory()
     fund(backer, "100.00")
     api_as(backer).post(f"/api/v1/campaigns/{campaign.pk}/pledges/", {"amount": "10.00"}, format="json", **_key())
     assert [u["title"] for u in api_as(stranger).get(f"/api/v1/campaigns/{campaign.pk}/updates/").json()] == ["Hello all"]
-    assert {u["title"] for u in api_as(backer).get(f"/api/v1/campaigns/{campaign.pk}/updates/").json()} == {"Hello all", "Backers"}
-    assert _error(api_as(stranger).post(f"/api/v1/campaigns/{campaign.pk}/updates/", {"title": "x", "body": "y"}, format="json")) == (404, "not_found")
+    assert {u["title"] for u in api_as(backer).get(f"/api/v1/campaigns/{campaign.pk}/updates/").json()} == {
+        "Hello all",
+        "Backers",
+    }
+    assert _error(
+        api_as(stranger).post(f"/api/v1/campaigns/{campaign.pk}/updates/", {"title": "x", "body": "y"}, format="json")
+    ) == (404, "not_found")
 
 
 def test_list_filters_and_sorting(api, fund):
@@ -266,8 +311,11 @@ def test_list_queries_do_not_grow_with_campaigns(api):
     with CaptureQueriesContext(connection) as one:
         assert api.get("/api/v1/campaigns/").status_code == 200
     for i in range(49):
-        live_campaign(target="1000.00", kind="equity" if i % 2 else "reward",
-                      tiers=[{"title": "T", "minimum_amount": "1.00", "estimated_delivery": "2027-01"}] if i % 2 == 0 else None)
+        live_campaign(
+            target="1000.00",
+            kind="equity" if i % 2 else "reward",
+            tiers=[{"title": "T", "minimum_amount": "1.00", "estimated_delivery": "2027-01"}] if i % 2 == 0 else None,
+        )
     with CaptureQueriesContext(connection) as fifty:
         response = api.get("/api/v1/campaigns/", {"page_size": "50"})
     assert response.json()["count"] == 50

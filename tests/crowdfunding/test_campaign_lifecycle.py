@@ -1,4 +1,5 @@
 """From draft to settled: the services' state machine and the money it moves."""
+
 import datetime
 from decimal import Decimal
 
@@ -31,8 +32,14 @@ def test_draft_review_live_with_events():
     sme = SmeUserFactory()
     operator = StaffUserFactory(role="operator")
     campaign = services.campaign_create(
-        user=sme, kind="reward", title="Tea", summary="Tea.", category="food", target_amount="5000.00",
-        deadline=timezone.now() + datetime.timedelta(days=30), tiers=[{"title": "A tin", "minimum_amount": "50.00", "quantity_limit": 10, "estimated_delivery": "2027-03"}],
+        user=sme,
+        kind="reward",
+        title="Tea",
+        summary="Tea.",
+        category="food",
+        target_amount="5000.00",
+        deadline=timezone.now() + datetime.timedelta(days=30),
+        tiers=[{"title": "A tin", "minimum_amount": "50.00", "quantity_limit": 10, "estimated_delivery": "2027-03"}],
     )
     assert campaign.status == CampaignStatus.DRAFT
     services.campaign_submit(user=sme, campaign_id=campaign.pk)
@@ -45,7 +52,13 @@ def test_draft_review_live_with_events():
     live = services.campaign_approve(actor=operator, campaign_id=campaign.pk)
     assert live.status == CampaignStatus.LIVE and live.launched_at is not None and live.fee_rate == Decimal("0.0500")
     moves = [(e.from_value, e.to_value) for e in audit_trail(campaign).filter(action="status_changed").order_by("pk")]
-    assert moves == [("draft", "in_review"), ("in_review", "rejected"), ("rejected", "draft"), ("draft", "in_review"), ("in_review", "live")]
+    assert moves == [
+        ("draft", "in_review"),
+        ("in_review", "rejected"),
+        ("rejected", "draft"),
+        ("draft", "in_review"),
+        ("in_review", "live"),
+    ]
     assert audit_trail(campaign).filter(action="status_changed", to_value="live").get().actor == operator
 
 

@@ -1,5 +1,6 @@
 """The paper's Fig. 1 reproduced: nine platforms whose campaigns match the paper's counts and
 amounts; every derived column must come out as the paper prints it."""
+
 import datetime
 import json
 from decimal import Decimal
@@ -47,7 +48,8 @@ def _build_fig_1(now, platforms=FIG_1):
     for name, prop, successful, funding, supporters, _, _, total in platforms:
         kind = "reward" if prop == "Commodity" else "equity"
         entity = PlatformEntity.objects.create(
-            name=name, licence_status="licensed",
+            name=name,
+            licence_status="licensed",
             properties=["commodity_crowdfunding" if kind == "reward" else "equity_crowdfunding"],
         )
         raised_cents = int(RAISED_10K.get(name, Decimal(funding)) * 10000 * 100)
@@ -57,13 +59,26 @@ def _build_fig_1(now, platforms=FIG_1):
             won = i < successful
             raised = amounts[i] if won else Decimal("0.00")
             target = raised if won else Decimal("1000.00")
-            campaigns.append(Campaign(
-                entity=entity, organisation=sme.organisation, created_by=sme, kind=kind, title=f"{name} {i}", summary="-",
-                category="other", target_amount=target, maximum_amount=target if kind == "equity" else None,
-                funding_model="all_or_nothing", deadline=deadline, launched_at=deadline - datetime.timedelta(days=30),
-                status=CampaignStatus.SETTLED, outcome="succeeded" if won else "failed", raised_amount=raised,
-                pledge_count=pledges[i] if won else 0,
-            ))
+            campaigns.append(
+                Campaign(
+                    entity=entity,
+                    organisation=sme.organisation,
+                    created_by=sme,
+                    kind=kind,
+                    title=f"{name} {i}",
+                    summary="-",
+                    category="other",
+                    target_amount=target,
+                    maximum_amount=target if kind == "equity" else None,
+                    funding_model="all_or_nothing",
+                    deadline=deadline,
+                    launched_at=deadline - datetime.timedelta(days=30),
+                    status=CampaignStatus.SETTLED,
+                    outcome="succeeded" if won else "failed",
+                    raised_amount=raised,
+                    pledge_count=pledges[i] if won else 0,
+                )
+            )
     Campaign.objects.bulk_create(campaigns, batch_size=5000)
 
 
@@ -75,7 +90,10 @@ def test_fig_1_every_derived_column_matches_the_paper():
     for name, prop, successful, funding, supporters, per_project, financing, total in FIG_1:
         row = rows[name]
         assert (row.property, row.successful_projects, row.successful_funding_10k, row.supporters) == (
-            prop, successful, Decimal(funding), supporters
+            prop,
+            successful,
+            Decimal(funding),
+            supporters,
         ), name
         assert row.supporters_per_project == per_project, name
         assert row.financing_per_project_10k == Decimal(financing), name
@@ -89,8 +107,15 @@ def test_date_range_excludes_campaigns_outside_it():
     # a campaign never launched (still a draft) is not a project on the platform
     sme = SmeUserFactory(organisation=OrganisationFactory())
     Campaign.objects.create(
-        entity=PlatformEntity.objects.get(name="Suning"), organisation=sme.organisation, created_by=sme, kind="reward",
-        title="draft", summary="-", category="other", target_amount="10.00", deadline=now - datetime.timedelta(days=10),
+        entity=PlatformEntity.objects.get(name="Suning"),
+        organisation=sme.organisation,
+        created_by=sme,
+        kind="reward",
+        title="draft",
+        summary="-",
+        category="other",
+        target_amount="10.00",
+        deadline=now - datetime.timedelta(days=10),
     )
     rows = {r.platform: r for r in crowdfunding_stats(date_from=now - datetime.timedelta(days=30), date_to=now)}
     assert rows["Suning"].total_projects == 80
@@ -112,7 +137,11 @@ def _check_output(fmt, text):
         data = json.loads(text)
         assert "HALF_EVEN" in data["rounding"]
         jd = next(r for r in data["rows"] if r["platform"] == "Jingdong")
-        assert (jd["successful_funding_10k"], jd["supporters_per_project"], jd["financing_per_project_10k"]) == ("20621", 2958, "76.09")
+        assert (jd["successful_funding_10k"], jd["supporters_per_project"], jd["financing_per_project_10k"]) == (
+            "20621",
+            2958,
+            "76.09",
+        )
     elif fmt == "csv":
         assert "Jingdong,Commodity,271,20621,801641,2958,76.09,1000" in text
     else:

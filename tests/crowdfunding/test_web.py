@@ -1,5 +1,6 @@
 """Server-rendered crowdfunding pages: the SME's campaign form, browsing, the campaign page with its
 pledge form, My pledges, the SME's dashboard, backers and their CSV export."""
+
 import datetime
 import html
 import io
@@ -71,12 +72,21 @@ def _png(name="cover.png"):
 
 def _campaign_post(deadline_local: str, tiers=TIERS, **overrides) -> dict:
     data = {
-        "kind": "reward", "title": "Green tea for everyone", "summary": "Organic tea from Anhui.",
+        "kind": "reward",
+        "title": "Green tea for everyone",
+        "summary": "Organic tea from Anhui.",
         "story": "Our family grows tea.",
-        "category": "food", "target_amount": "20000.00", "maximum_amount": "", "funding_model": "all_or_nothing",
-        "currency": "CNY", "time_zone": "Asia/Shanghai", "deadline": deadline_local,
-        "tiers-TOTAL_FORMS": str(len(tiers)), "tiers-INITIAL_FORMS": "0",
-        "tiers-MIN_NUM_FORMS": "0", "tiers-MAX_NUM_FORMS": "1000",
+        "category": "food",
+        "target_amount": "20000.00",
+        "maximum_amount": "",
+        "funding_model": "all_or_nothing",
+        "currency": "CNY",
+        "time_zone": "Asia/Shanghai",
+        "deadline": deadline_local,
+        "tiers-TOTAL_FORMS": str(len(tiers)),
+        "tiers-INITIAL_FORMS": "0",
+        "tiers-MIN_NUM_FORMS": "0",
+        "tiers-MAX_NUM_FORMS": "1000",
     }
     for i, tier in enumerate(tiers):
         for name, value in tier.items():
@@ -208,8 +218,14 @@ def test_sme_edits_a_draft_and_its_tiers_are_replaced(client):
     sme = SmeUserFactory()
     deadline = _local_deadline()
     campaign = services.campaign_create(
-        user=sme, kind="reward", title="Tea", summary="Tea.", category="food", target_amount="5000.00",
-        deadline=deadline, tiers=[dict(t) for t in TIERS],
+        user=sme,
+        kind="reward",
+        title="Tea",
+        summary="Tea.",
+        category="food",
+        target_amount="5000.00",
+        deadline=deadline,
+        tiers=[dict(t) for t in TIERS],
     )
     client.force_login(sme)
     form_page = client.get(f"/campaigns/{campaign.pk}/edit/")
@@ -233,7 +249,12 @@ def test_rejected_campaign_shows_the_reason_and_goes_back_to_draft(client):
     sme = SmeUserFactory()
     operator = StaffUserFactory(role="operator")
     campaign = services.campaign_create(
-        user=sme, kind="reward", title="Tea", summary="Tea.", category="food", target_amount="5000.00",
+        user=sme,
+        kind="reward",
+        title="Tea",
+        summary="Tea.",
+        category="food",
+        target_amount="5000.00",
         deadline=_local_deadline(),
     )
     services.campaign_submit(user=sme, campaign_id=campaign.pk)
@@ -253,8 +274,14 @@ def test_rejected_campaign_shows_the_reason_and_goes_back_to_draft(client):
 def test_another_sme_cannot_see_or_change_a_draft(client):
     owner = SmeUserFactory()
     campaign = services.campaign_create(
-        user=owner, kind="reward", title="Secret tea", summary="Tea.", category="food", target_amount="5000.00",
-        deadline=_local_deadline(), tiers=[dict(TIERS[0])],
+        user=owner,
+        kind="reward",
+        title="Secret tea",
+        summary="Tea.",
+        category="food",
+        target_amount="5000.00",
+        deadline=_local_deadline(),
+        tiers=[dict(TIERS[0])],
     )
     client.force_login(SmeUserFactory())
 
@@ -368,14 +395,17 @@ def _sold_out(campaign):
     return tier
 
 
-@pytest.mark.parametrize(("amount", "tier_title", "field", "message"), [
-    ("abc", None, "amount", 'Enter a valid amount, e.g. "100.00".'),
-    ("-5", None, "amount", "The amount must be greater than zero."),
-    ("10.001", None, "amount", "CNY amounts have at most 2 decimal places."),
-    ("20.00", "A tin of tea", "amount", "This reward needs a pledge of at least 50.00."),
-    ("600.00", "A tasting day", "tier", 'The reward "A tasting day" is sold out.'),
-    ("5000.00", None, "amount", "Insufficient funds: Wallet of {investor} holds 1000.00 CNY."),
-])
+@pytest.mark.parametrize(
+    ("amount", "tier_title", "field", "message"),
+    [
+        ("abc", None, "amount", 'Enter a valid amount, e.g. "100.00".'),
+        ("-5", None, "amount", "The amount must be greater than zero."),
+        ("10.001", None, "amount", "CNY amounts have at most 2 decimal places."),
+        ("20.00", "A tin of tea", "amount", "This reward needs a pledge of at least 50.00."),
+        ("600.00", "A tasting day", "tier", 'The reward "A tasting day" is sold out.'),
+        ("5000.00", None, "amount", "Insufficient funds: Wallet of {investor} holds 1000.00 CNY."),
+    ],
+)
 def test_a_refused_pledge_shows_the_error_beside_the_field_and_changes_nothing(client, fund, amount, tier_title, field, message):
     campaign = _reward_campaign()
     _sold_out(campaign)
@@ -576,9 +606,19 @@ def test_browse_filters_sort_and_paginate(client):
     assert second_page.content.decode().count('class="card campaign-card"') == 2
 
 
-@pytest.mark.parametrize("query", [
-    "page=abc", "page=999", "sort=bogus", "kind=zzz", "status=nonsense", "category=1%27%3B--", "q=" + "x" * 300, "page=-1&sort=",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=abc",
+        "page=999",
+        "sort=bogus",
+        "kind=zzz",
+        "status=nonsense",
+        "category=1%27%3B--",
+        "q=" + "x" * 300,
+        "page=-1&sort=",
+    ],
+)
 def test_bad_filters_never_break_the_browse_page(client, query):
     live_campaign()
     response = client.get(f"/campaigns/?{query}")

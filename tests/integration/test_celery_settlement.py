@@ -1,4 +1,5 @@
 """The real path: beat's task on a real Celery worker, through the Redis broker, settles campaigns."""
+
 import datetime
 import time
 from decimal import Decimal
@@ -50,7 +51,10 @@ def test_due_campaigns_are_closed_and_settled_by_the_worker(celery_worker_on_red
 
     tasks.campaigns_close_due.delay()
 
-    assert _wait_for(lambda: set(Campaign.objects.filter(pk__in=[failing.pk, winning.pk]).values_list("status", flat=True)) == {CampaignStatus.SETTLED})
+    assert _wait_for(
+        lambda: set(Campaign.objects.filter(pk__in=[failing.pk, winning.pk]).values_list("status", flat=True))
+        == {CampaignStatus.SETTLED}
+    )
     failing.refresh_from_db()
     winning.refresh_from_db()
     assert (failing.outcome, failing.refunded_amount) == ("failed", Decimal("600.00"))

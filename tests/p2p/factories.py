@@ -1,4 +1,5 @@
 """Loans built through the services, so a listed loan really went through review and approval."""
+
 from p2p import services
 from p2p.models import Loan
 from tests.factories import SmeUserFactory, StaffUserFactory, UserFactory
@@ -7,8 +8,14 @@ from tests.factories import SmeUserFactory, StaffUserFactory, UserFactory
 def listed_loan(*, sme=None, amount="12000.00", term_months=4, rate_percent="24", method="equal_installments", grade="E") -> Loan:
     sme = sme or SmeUserFactory()
     operator = StaffUserFactory(role="operator")
-    loan = services.loan_create(user=sme, amount=amount, term_months=term_months, annual_rate_percent=rate_percent,
-                                method=method, purpose="Working capital for the spring harvest")
+    loan = services.loan_create(
+        user=sme,
+        amount=amount,
+        term_months=term_months,
+        annual_rate_percent=rate_percent,
+        method=method,
+        purpose="Working capital for the spring harvest",
+    )
     services.loan_submit(user=sme, loan_id=loan.pk)
     services.loan_approve(actor=operator, loan_id=loan.pk, grade=grade)
     loan.refresh_from_db()

@@ -1,5 +1,6 @@
 """The P2P API as its users call it: SMEs list loans, operators grade them, investors fund them,
 borrowers (and guarantors) repay them; every refusal is a stable code in one error shape."""
+
 import datetime
 import uuid
 from decimal import Decimal
@@ -21,7 +22,10 @@ pytestmark = pytest.mark.django_db
 
 LOANS = "/api/v1/loans/"
 SCHEDULE_A = [  # DOMAIN.md section 3, reference schedule A: 12,000 at 24%/year = 2%/month, 4 months
-    ("2911.49", "240.00"), ("2969.72", "181.77"), ("3029.11", "122.38"), ("3089.68", "61.79"),
+    ("2911.49", "240.00"),
+    ("2969.72", "181.77"),
+    ("3029.11", "122.38"),
+    ("3089.68", "61.79"),
 ]
 
 
@@ -39,8 +43,13 @@ def _error(response):
 
 
 def _loan_body(**overrides):
-    body = {"amount": "12000.00", "term_months": 4, "annual_rate_percent": "24", "method": "equal_installments",
-            "purpose": "Working capital for the spring harvest"}
+    body = {
+        "amount": "12000.00",
+        "term_months": 4,
+        "annual_rate_percent": "24",
+        "method": "equal_installments",
+        "purpose": "Working capital for the spring harvest",
+    }
     body.update(overrides)
     return body
 
@@ -74,11 +83,19 @@ def _due_today(loan, number=1, days_ago=0):
 def _money_state(loan, *parties):
     loan.refresh_from_db()
     return (
-        loan.status, loan.funded_amount, loan.investor_count, loan.principal_outstanding,
-        Investment.objects.filter(loan=loan).count(), Repayment.objects.filter(loan=loan).count(),
-        ledger.escrow_for(loan).balance, tuple(ledger.wallet_of_user(p).balance for p in parties),
-        tuple(Installment.objects.filter(loan=loan).order_by("number").values_list(
-            "principal_due", "interest_due", "principal_paid", "interest_paid", "status")),
+        loan.status,
+        loan.funded_amount,
+        loan.investor_count,
+        loan.principal_outstanding,
+        Investment.objects.filter(loan=loan).count(),
+        Repayment.objects.filter(loan=loan).count(),
+        ledger.escrow_for(loan).balance,
+        tuple(ledger.wallet_of_user(p).balance for p in parties),
+        tuple(
+            Installment.objects.filter(loan=loan)
+            .order_by("number")
+            .values_list("principal_due", "interest_due", "principal_paid", "interest_paid", "status")
+        ),
     )
 
 
@@ -91,7 +108,11 @@ def test_sme_creates_edits_and_submits_a_draft(api_as):
     assert response.status_code == 201, response.json()
     created = response.json()
     assert (created["status"], created["amount"], created["term_months"], created["annual_rate_percent"], created["method"]) == (
-        "draft", "12000.00", 4, "24.0000", "equal_installments"
+        "draft",
+        "12000.00",
+        4,
+        "24.0000",
+        "equal_installments",
     )
     assert created["borrower"] == sme.organisation.legal_name and created["grade"] == ""
     loan_id = created["id"]
@@ -318,13 +339,19 @@ def test_repayment_of_what_is_due_and_of_an_amount(api_as, fund):
     assert response.status_code == 201, response.json()
     paid = response.json()
     assert [paid[f] for f in ("amount", "interest_part", "principal_part", "penalty_part", "source", "is_compensatory")] == [
-        "3151.49", "240.00", "2911.49", "0.00", "borrower", False,
+        "3151.49",
+        "240.00",
+        "2911.49",
+        "0.00",
+        "borrower",
+        False,
     ]
     # 3,151.49 shared 2:1 -> gross 2,100.99 and 1,050.50; 1% fee each (HALF_EVEN): 21.01 and 10.50
     assert paid["service_fee"] == "31.51"
     shares = {s.note.holder_id: s for s in RepaymentShare.objects.filter(repayment_id=paid["id"]).select_related("note")}
     assert [(shares[i.pk].gross, shares[i.pk].net) for i in investors] == [
-        (Decimal("2100.99"), Decimal("2079.98")), (Decimal("1050.50"), Decimal("1040.00")),
+        (Decimal("2100.99"), Decimal("2079.98")),
+        (Decimal("1050.50"), Decimal("1040.00")),
     ]
     assert [ledger.wallet_of_user(i).balance for i in investors] == [Decimal("2079.98"), Decimal("1040.00")]
     assert ledger.wallet_for(loan.borrower).balance == Decimal("11760.00") - Decimal("3151.49")

@@ -1,4 +1,5 @@
 """List, fund, disburse, repay to the last installment: what borrower and investors see."""
+
 import datetime
 from decimal import Decimal
 
@@ -18,8 +19,10 @@ from .factories import funded_investors, listed_loan
 pytestmark = pytest.mark.django_db
 
 SCHEDULE_A = [  # DOMAIN.md section 3, reference schedule A: 12,000 at 2%/month, 4 months
-    (Decimal("2911.49"), Decimal("240.00")), (Decimal("2969.72"), Decimal("181.77")),
-    (Decimal("3029.11"), Decimal("122.38")), (Decimal("3089.68"), Decimal("61.79")),
+    (Decimal("2911.49"), Decimal("240.00")),
+    (Decimal("2969.72"), Decimal("181.77")),
+    (Decimal("3029.11"), Decimal("122.38")),
+    (Decimal("3089.68"), Decimal("61.79")),
 ]
 
 
@@ -41,7 +44,11 @@ def test_funding_disbursement_and_schedule_a(fund):
     assert ledger.system_account(AccountPurpose.FEE_INCOME).balance == Decimal("240.00")
     rows = list(loan.installments.order_by("number").values_list("principal_due", "interest_due"))
     assert rows == SCHEDULE_A
-    assert [n.principal for n in Note.objects.filter(loan=loan).order_by("pk")] == [Decimal("6000.00"), Decimal("4000.00"), Decimal("2000.00")]
+    assert [n.principal for n in Note.objects.filter(loan=loan).order_by("pk")] == [
+        Decimal("6000.00"),
+        Decimal("4000.00"),
+        Decimal("2000.00"),
+    ]
     start = services.business_date(loan.disbursed_at)
     first_due = loan.installments.get(number=1).due_date
     assert (first_due.year * 12 + first_due.month) - (start.year * 12 + start.month) == 1
@@ -70,7 +77,9 @@ def test_repaying_every_installment_returns_principal_and_interest(fund):
         wallet = ledger.wallet_of_user(investor).balance
         assert wallet == note.principal + note.received_interest - note.fees_paid
     assert sum(n.received_interest for n in notes.values()) == total_interest
-    assert ledger.system_account(AccountPurpose.FEE_INCOME).balance == Decimal("240.00") + sum(n.fees_paid for n in notes.values())
+    assert ledger.system_account(AccountPurpose.FEE_INCOME).balance == Decimal("240.00") + sum(
+        n.fees_paid for n in notes.values()
+    )
     assert ledger_problems() == []
 
 
@@ -79,9 +88,18 @@ def test_allocation_penalty_fee_interest_principal_oldest_first(fund):
     sme = loan.created_by
     Installment.objects.filter(loan=loan, number=1).update(penalty_due=Decimal("10.00"), status=InstallmentStatus.OVERDUE)
     repayment = services.repayment_make(user=sme, loan_id=loan.pk, amount="300.00")
-    assert (repayment.penalty_part, repayment.interest_part, repayment.principal_part) == (Decimal("10.00"), Decimal("240.00"), Decimal("50.00"))
+    assert (repayment.penalty_part, repayment.interest_part, repayment.principal_part) == (
+        Decimal("10.00"),
+        Decimal("240.00"),
+        Decimal("50.00"),
+    )
     first = loan.installments.get(number=1)
-    assert (first.penalty_paid, first.interest_paid, first.principal_paid, first.status) == (Decimal("10.00"), Decimal("240.00"), Decimal("50.00"), "overdue")
+    assert (first.penalty_paid, first.interest_paid, first.principal_paid, first.status) == (
+        Decimal("10.00"),
+        Decimal("240.00"),
+        Decimal("50.00"),
+        "overdue",
+    )
 
 
 def test_repayment_without_amount_pays_what_is_due(fund):
@@ -115,7 +133,12 @@ def test_full_early_repayment_with_interest_to_date(fund):
     services.repayment_make(user=sme, loan_id=loan.pk, amount="3151.49", now=ten_days_in)
     quote = services.loan_payoff_quote(loan, services.business_date(ten_days_in))
     # remaining principal 9,088.51; 10 days of 2% a month: 9,088.51 x 0.02 x 10/30 = 60.59
-    assert quote == {"arrears": Decimal("0.00"), "interest_to_date": Decimal("60.59"), "principal": Decimal("9088.51"), "total": Decimal("9149.10")}
+    assert quote == {
+        "arrears": Decimal("0.00"),
+        "interest_to_date": Decimal("60.59"),
+        "principal": Decimal("9088.51"),
+        "total": Decimal("9149.10"),
+    }
     repayment = services.loan_repay_in_full(user=sme, loan_id=loan.pk, now=ten_days_in)
     assert repayment.amount == Decimal("9149.10")
     loan.refresh_from_db()
@@ -158,9 +181,13 @@ def test_auto_debit_skips_a_wallet_that_cannot_pay(fund):
 def test_listing_rules(fund):
     sme = SmeUserFactory()
     with pytest.raises(ApplicationError) as exc:
-        services.loan_create(user=sme, amount="5000.00", term_months=40, annual_rate_percent="10", method="equal_installments", purpose="x")
+        services.loan_create(
+            user=sme, amount="5000.00", term_months=40, annual_rate_percent="10", method="equal_installments", purpose="x"
+        )
     assert exc.value.code == "invalid_term"
-    loan = services.loan_create(user=sme, amount="5000.00", term_months=6, annual_rate_percent="30", method="equal_principal", purpose="Stock")
+    loan = services.loan_create(
+        user=sme, amount="5000.00", term_months=6, annual_rate_percent="30", method="equal_principal", purpose="Stock"
+    )
     services.loan_submit(user=sme, loan_id=loan.pk)
     with pytest.raises(ApplicationError) as exc:
         services.loan_approve(actor=StaffUserFactory(role="operator"), loan_id=loan.pk, grade="A")
@@ -172,9 +199,13 @@ def test_listing_rules(fund):
 
 def test_borrowing_cap_at_submission():
     sme = SmeUserFactory()
-    first = services.loan_create(user=sme, amount="800000.00", term_months=12, annual_rate_percent="10", method="equal_installments", purpose="Plant")
+    first = services.loan_create(
+        user=sme, amount="800000.00", term_months=12, annual_rate_percent="10", method="equal_installments", purpose="Plant"
+    )
     services.loan_submit(user=sme, loan_id=first.pk)
-    second = services.loan_create(user=sme, amount="300000.00", term_months=12, annual_rate_percent="10", method="equal_installments", purpose="More")
+    second = services.loan_create(
+        user=sme, amount="300000.00", term_months=12, annual_rate_percent="10", method="equal_installments", purpose="More"
+    )
     with pytest.raises(ApplicationError) as exc:
         services.loan_submit(user=sme, loan_id=second.pk)
     assert exc.value.code == "borrowing_cap_exceeded" and "200000.00" in exc.value.message

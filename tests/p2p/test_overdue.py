@@ -1,5 +1,6 @@
 """The daily sweep ages unpaid loans through the buckets to default and write-off, accrues penalty
 interest once per day, and gets month ends and leap years right."""
+
 import datetime
 from decimal import Decimal
 

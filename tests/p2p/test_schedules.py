@@ -4,6 +4,7 @@ Reference schedules A, B, C are DOMAIN.md section 3 (taken from Fineract's own t
 check the invariants a borrower or an accountant would check on any schedule, with oracles computed here
 independently (Decimal at high precision, not the module's Fraction arithmetic).
 """
+
 import calendar
 from datetime import date
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
@@ -377,20 +378,35 @@ def compounded_residue_bound(loan) -> Decimal:
 @given(loan=loans())
 @example(  # schedule A through the property checks too
     loan={
-        "principal": Decimal("12000.00"), "period_rate": Decimal("0.02"), "periods": 4, "method": "equal_installments",
-        "start_date": date(2024, 1, 31), "minor_unit": Decimal("0.01"), "multiple_of": None,
+        "principal": Decimal("12000.00"),
+        "period_rate": Decimal("0.02"),
+        "periods": 4,
+        "method": "equal_installments",
+        "start_date": date(2024, 1, 31),
+        "minor_unit": Decimal("0.01"),
+        "multiple_of": None,
     }
 )
 @example(  # an exact tie in pmt: 100,000 * (1 + 0.0021 % / 12) = 100,000.175 -> 100,000.18 (half-even)
     loan={
-        "principal": Decimal("100000.00"), "annual_rate": Decimal("0.000021"), "periods": 1, "method": "equal_installments",
-        "start_date": date(2000, 1, 1), "minor_unit": Decimal("0.01"), "multiple_of": None,
+        "principal": Decimal("100000.00"),
+        "annual_rate": Decimal("0.000021"),
+        "periods": 1,
+        "method": "equal_installments",
+        "start_date": date(2000, 1, 1),
+        "minor_unit": Decimal("0.01"),
+        "multiple_of": None,
     }
 )
 @example(  # an exact tie in interest under annual / 12: 18.00 * 1 % / 12 = 0.015 -> 0.02
     loan={
-        "principal": Decimal("18.00"), "annual_rate": Decimal("0.01"), "periods": 2, "method": "interest_only",
-        "start_date": date(2000, 1, 1), "minor_unit": Decimal("0.01"), "multiple_of": None,
+        "principal": Decimal("18.00"),
+        "annual_rate": Decimal("0.01"),
+        "periods": 2,
+        "method": "interest_only",
+        "start_date": date(2000, 1, 1),
+        "minor_unit": Decimal("0.01"),
+        "multiple_of": None,
     }
 )
 def test_schedule_properties(loan):

@@ -1,4 +1,5 @@
 """Property tests: every repayment's shares add up to exactly what was received."""
+
 from decimal import Decimal
 
 from hypothesis import given, settings

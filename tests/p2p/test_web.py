@@ -1,5 +1,6 @@
 """Server-rendered P2P pages: the SME's listing form and its loans, browsing and investing, the
 loan page with its schedule and repayment forms, and the investor's portfolio."""
+
 import datetime
 import html
 import re
@@ -20,7 +21,10 @@ from .factories import funded_investors, listed_loan
 pytestmark = pytest.mark.django_db
 
 LOAN_FORM = {
-    "amount": "12000.00", "term_months": "4", "annual_rate_percent": "24", "method": "equal_installments",
+    "amount": "12000.00",
+    "term_months": "4",
+    "annual_rate_percent": "24",
+    "method": "equal_installments",
     "purpose": "Working capital for the spring harvest",
 }
 
@@ -93,7 +97,11 @@ def test_sme_lists_investors_fund_and_a_repayment_reaches_their_portfolios(clien
     loan = Loan.objects.get()
     assert created.status_code == 302 and created["Location"] == f"/loans/{loan.pk}/"
     assert (loan.status, loan.amount, loan.term_months, loan.annual_rate, loan.borrower) == (
-        LoanStatus.DRAFT, Decimal("12000.00"), 4, Decimal("0.240000"), sme.organisation
+        LoanStatus.DRAFT,
+        Decimal("12000.00"),
+        4,
+        Decimal("0.240000"),
+        sme.organisation,
     )
     draft_page = client.get(created["Location"])
     assert "Your loan · Draft" in _text(draft_page) and "Submit for review" in _text(draft_page)
@@ -145,24 +153,29 @@ def test_sme_lists_investors_fund_and_a_repayment_reaches_their_portfolios(clien
     assert ledger.wallet_of_user(investors[0]).balance == Decimal("2040.00")  # 1,000 + 1,050.50 - 10.50
     client.force_login(investors[2])
     assert _row(client.get("/loans/portfolio/"), "note", Note.objects.get(holder=investors[2]).pk).split()[-3:] == [
-        "970.49", "80.00", "10.50"
+        "970.49",
+        "80.00",
+        "10.50",
     ]
 
 
 # --- the SME's listing form -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("amount", "abc", 'Enter a valid amount, e.g. "100.00".'),
-    ("amount", "500.00", "A loan is at least 1000.00."),
-    ("amount", "1000.001", "CNY amounts have at most 2 decimal places."),
-    ("term_months", "48", "The term is 1 to 36 months."),
-    ("term_months", "two", "Enter a whole number."),
-    ("annual_rate_percent", "40", "The annual rate is 0 to 36 percent, with at most 4 decimals."),
-    ("annual_rate_percent", "twelve", 'Give the annual rate in percent, e.g. "12.5".'),
-    ("method", "balloon", "Select a valid choice. balloon is not one of the available choices."),
-    ("purpose", "", "This field is required."),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("amount", "abc", 'Enter a valid amount, e.g. "100.00".'),
+        ("amount", "500.00", "A loan is at least 1000.00."),
+        ("amount", "1000.001", "CNY amounts have at most 2 decimal places."),
+        ("term_months", "48", "The term is 1 to 36 months."),
+        ("term_months", "two", "Enter a whole number."),
+        ("annual_rate_percent", "40", "The annual rate is 0 to 36 percent, with at most 4 decimals."),
+        ("annual_rate_percent", "twelve", 'Give the annual rate in percent, e.g. "12.5".'),
+        ("method", "balloon", "Select a valid choice. balloon is not one of the available choices."),
+        ("purpose", "", "This field is required."),
+    ],
+)
 def test_a_refused_listing_shows_the_error_beside_its_field_and_saves_nothing(client, field, value, message):
     client.force_login(SmeUserFactory())
 
@@ -184,8 +197,9 @@ def test_only_smes_apply_for_loans(client):
 
 def test_sme_edits_a_draft_and_a_submitted_loan_is_no_longer_editable(client):
     sme = SmeUserFactory()
-    loan = services.loan_create(user=sme, amount="8000.00", term_months=6, annual_rate_percent="12.5",
-                                method="equal_principal", purpose="A new oven")
+    loan = services.loan_create(
+        user=sme, amount="8000.00", term_months=6, annual_rate_percent="12.5", method="equal_principal", purpose="A new oven"
+    )
     client.force_login(sme)
     form_page = client.get(f"/loans/{loan.pk}/edit/")
     assert 'value="12.5"' in form_page.content.decode() and 'value="8000.00"' in form_page.content.decode()
@@ -196,7 +210,10 @@ def test_sme_edits_a_draft_and_a_submitted_loan_is_no_longer_editable(client):
     assert response.redirect_chain == [(f"/loans/{loan.pk}/", 302)] and "Draft saved." in _text(response)
     loan.refresh_from_db()
     assert (loan.amount, loan.annual_rate, loan.term_months, loan.method) == (
-        Decimal("9500.00"), Decimal("0.132500"), 4, "equal_installments"
+        Decimal("9500.00"),
+        Decimal("0.132500"),
+        4,
+        "equal_installments",
     )
     services.loan_submit(user=sme, loan_id=loan.pk)
     late = client.post(f"/loans/{loan.pk}/edit/", {**LOAN_FORM, "amount": "1000.00"})
@@ -208,18 +225,21 @@ def test_sme_edits_a_draft_and_a_submitted_loan_is_no_longer_editable(client):
 
 def test_submitting_over_the_borrowing_cap_shows_why_and_stays_a_draft(client):
     sme = SmeUserFactory()
-    big = services.loan_create(user=sme, amount="1000000.00", term_months=12, annual_rate_percent="10",
-                               method="equal_installments", purpose="A factory")
+    big = services.loan_create(
+        user=sme, amount="1000000.00", term_months=12, annual_rate_percent="10", method="equal_installments", purpose="A factory"
+    )
     services.loan_submit(user=sme, loan_id=big.pk)
-    small = services.loan_create(user=sme, amount="1000.00", term_months=3, annual_rate_percent="10",
-                                 method="equal_installments", purpose="Stock")
+    small = services.loan_create(
+        user=sme, amount="1000.00", term_months=3, annual_rate_percent="10", method="equal_installments", purpose="Stock"
+    )
     client.force_login(sme)
 
     response = client.post(f"/loans/{small.pk}/submit/", follow=True)
 
     assert response.redirect_chain == [(f"/loans/{small.pk}/", 302)]
-    message = ("A borrower may owe at most 1000000.00 on this platform; 1000000.00 is already owed or requested, "
-               "so at most 0.00 more.")
+    message = (
+        "A borrower may owe at most 1000000.00 on this platform; 1000000.00 is already owed or requested, so at most 0.00 more."
+    )
     assert message in _text(response)
     small.refresh_from_db()
     assert small.status == LoanStatus.DRAFT
@@ -272,8 +292,14 @@ def test_sme_withdraws_a_listed_loan_after_confirming_and_investors_are_refunded
 
 def test_another_sme_cannot_see_or_act_on_a_loan_that_is_not_its_own(client, fund):
     owner = SmeUserFactory()
-    draft = services.loan_create(user=owner, amount="5000.00", term_months=3, annual_rate_percent="20",
-                                 method="equal_installments", purpose="Secret expansion")
+    draft = services.loan_create(
+        user=owner,
+        amount="5000.00",
+        term_months=3,
+        annual_rate_percent="20",
+        method="equal_installments",
+        purpose="Secret expansion",
+    )
     active, _ = _active_loan(fund)
     client.force_login(SmeUserFactory())
 
@@ -321,14 +347,17 @@ def test_a_double_submitted_investment_is_recorded_once(client, fund):
     assert (loan.funded_amount, loan.investor_count) == (Decimal("500.00"), 1)
 
 
-@pytest.mark.parametrize(("amount", "message"), [
-    ("abc", 'Enter a valid amount, e.g. "100.00".'),
-    ("0", "The amount must be greater than zero."),
-    ("150.005", "CNY amounts have at most 2 decimal places."),
-    ("50.00", "The minimum investment is 100.00 (or exactly what is left, 2000.00)."),
-    ("2500.00", "Only 2000.00 is left to fund on this loan."),
-    ("1500.00", "Insufficient funds: Wallet of {investor} holds 1000.00 CNY."),
-])
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("abc", 'Enter a valid amount, e.g. "100.00".'),
+        ("0", "The amount must be greater than zero."),
+        ("150.005", "CNY amounts have at most 2 decimal places."),
+        ("50.00", "The minimum investment is 100.00 (or exactly what is left, 2000.00)."),
+        ("2500.00", "Only 2000.00 is left to fund on this loan."),
+        ("1500.00", "Insufficient funds: Wallet of {investor} holds 1000.00 CNY."),
+    ],
+)
 def test_a_refused_investment_shows_the_error_beside_the_amount_and_changes_nothing(client, fund, amount, message):
     loan = listed_loan()
     funded_investors(fund, loan, ["10000.00"])  # 2,000 left to fund
@@ -469,9 +498,19 @@ def test_browse_shows_listed_loans_by_default_filters_by_grade_and_paginates(cli
     assert str(grade_d[0].pk) in re.findall(r'data-loan="(\d+)"', client.get("/loans/?grade=D&page=2").content.decode())
 
 
-@pytest.mark.parametrize("query", [
-    "page=abc", "page=999", "page=-1", "status=bogus", "status=draft", "grade=Z", "grade=%27%3B--", "status=listed&status=x",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=abc",
+        "page=999",
+        "page=-1",
+        "status=bogus",
+        "status=draft",
+        "grade=Z",
+        "grade=%27%3B--",
+        "status=listed&status=x",
+    ],
+)
 def test_bad_filters_never_break_the_browse_page(client, query):
     loan = listed_loan()
     response = client.get(f"/loans/?{query}")
@@ -517,8 +556,9 @@ def test_my_loans_shows_status_funding_outstanding_and_days_past_due(client, fun
     sme = active.created_by
     listed = listed_loan(sme=sme, amount="5000.00")
     funded_investors(fund, listed, ["1000.00"])
-    draft = services.loan_create(user=sme, amount="3000.00", term_months=3, annual_rate_percent="20",
-                                 method="equal_installments", purpose="Stock")
+    draft = services.loan_create(
+        user=sme, amount="3000.00", term_months=3, annual_rate_percent="20", method="equal_installments", purpose="Stock"
+    )
     first_due = active.installments.get(number=1).due_date
     services.overdue_sweep(today=first_due + datetime.timedelta(days=40))
     other = listed_loan(amount="2000.00")
@@ -536,7 +576,11 @@ def test_my_loans_shows_status_funding_outstanding_and_days_past_due(client, fun
     assert f'data-loan="{other.pk}"' not in page.content.decode()
     # 40 days of penalty interest on 3,151.49 at 0.05% a day: 63.0298, rounded down to 63.02
     assert _row(client.get(f"/loans/{active.pk}/"), "installment", 1).split()[2:] == [
-        "2,911.49", "240.00", "63.02", "0.00", "Overdue"
+        "2,911.49",
+        "240.00",
+        "63.02",
+        "0.00",
+        "Overdue",
     ]
 
 

@@ -1,4 +1,5 @@
 """Fixtures of the platform-core tests: parties in the states the money rules care about."""
+
 import pytest
 
 from platform_core.accounts.models import KycStatus, MemberRole

@@ -1,5 +1,6 @@
 """The admin by role: regulators read everything and change nothing; operators manage; nobody else
 gets in. Platform entities' licences move only along the market access/exit path, by operators."""
+
 import pytest
 
 from platform_core.accounts.models import KycCheck, KycStatus, LicenceStatus, Organisation, PlatformEntity
@@ -71,8 +72,14 @@ def test_transaction_page_shows_its_legs(client, investor, fund, role, request):
 
 @pytest.mark.parametrize(
     "path",
-    ["/admin/accounts/organisation/add/", "/admin/accounts/user/add/", "/admin/accounts/platformentity/add/",
-     "/admin/ledger/transaction/add/", "/admin/ledger/payment/add/", "/admin/platform_core/auditevent/add/"],
+    [
+        "/admin/accounts/organisation/add/",
+        "/admin/accounts/user/add/",
+        "/admin/accounts/platformentity/add/",
+        "/admin/ledger/transaction/add/",
+        "/admin/ledger/payment/add/",
+        "/admin/platform_core/auditevent/add/",
+    ],
 )
 def test_regulator_cannot_open_add_pages(client, regulator, path):
     client.force_login(regulator)
@@ -199,9 +206,12 @@ def test_operator_runs_kyc_from_the_admin(client, operator):
 # The market access and exit path (accounts/models.py): applied -> licensed -> suspended -> exiting -> exited,
 # suspended may be re-licensed, an application may be withdrawn (applied -> exited).
 LEGAL_MOVES = {
-    ("applied", "licensed"), ("applied", "exited"),
-    ("licensed", "suspended"), ("licensed", "exiting"),
-    ("suspended", "licensed"), ("suspended", "exiting"),
+    ("applied", "licensed"),
+    ("applied", "exited"),
+    ("licensed", "suspended"),
+    ("licensed", "exiting"),
+    ("suspended", "licensed"),
+    ("suspended", "exiting"),
     ("exiting", "exited"),
 }
 ALL_MOVES = [(a, b) for a in LicenceStatus.values for b in LicenceStatus.values]

@@ -1,5 +1,6 @@
 """The platform API: sign-up, token, me, wallet; one error shape everywhere; bad amounts refused
 with their stable code before any money moves; staff hold no wallet; the docs work offline."""
+
 import re
 import uuid
 from decimal import Decimal
@@ -28,13 +29,26 @@ STRONG_PASSWORD = "tulip-orbit-granite-47"
 
 
 def _investor_signup(**overrides):
-    return {"kind": "investor", "username": "alice", "email": "alice@example.com", "password": STRONG_PASSWORD,
-            "id_number": resident_id(7), **overrides}
+    return {
+        "kind": "investor",
+        "username": "alice",
+        "email": "alice@example.com",
+        "password": STRONG_PASSWORD,
+        "id_number": resident_id(7),
+        **overrides,
+    }
 
 
 def _sme_signup(**overrides):
-    return {"kind": "sme", "username": "acme", "email": "cfo@acme.example", "password": STRONG_PASSWORD,
-            "legal_name": "Acme Trading Co., Ltd.", "credit_code": credit_code(4242), **overrides}
+    return {
+        "kind": "sme",
+        "username": "acme",
+        "email": "cfo@acme.example",
+        "password": STRONG_PASSWORD,
+        "legal_name": "Acme Trading Co., Ltd.",
+        "credit_code": credit_code(4242),
+        **overrides,
+    }
 
 
 def _deposit(client, body, key=None):
@@ -81,8 +95,11 @@ def test_sme_signup(api):
     assert body["role"] == Role.SME
     assert body["member_role"] == MemberRole.OWNER
     assert body["organisation"] == {
-        "id": organisation.pk, "legal_name": "Acme Trading Co., Ltd.", "credit_code": credit_code(4242),
-        "kind": "sme", "kyc_status": KycStatus.VERIFIED,
+        "id": organisation.pk,
+        "legal_name": "Acme Trading Co., Ltd.",
+        "credit_code": credit_code(4242),
+        "kind": "sme",
+        "kyc_status": KycStatus.VERIFIED,
     }
     assert body["token"]
     assert User.objects.get(username="acme").organisation == organisation
@@ -250,12 +267,11 @@ def test_sme_viewer_sees_the_wallet_but_cannot_move_money(api_as, sme_org, sme_v
 # --- errors -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "method, path", [("get", ME), ("get", WALLET), ("post", DEPOSITS), ("post", WITHDRAWALS)]
-)
+@pytest.mark.parametrize("method, path", [("get", ME), ("get", WALLET), ("post", DEPOSITS), ("post", WITHDRAWALS)])
 def test_unauthenticated_requests_are_refused_in_the_error_shape(api, method, path):
-    response = getattr(api, method)(path, {"amount": "10.00"} if method == "post" else None, format="json",
-                                    HTTP_IDEMPOTENCY_KEY="k")
+    response = getattr(api, method)(
+        path, {"amount": "10.00"} if method == "post" else None, format="json", HTTP_IDEMPOTENCY_KEY="k"
+    )
     assert_error(response, 401, "not_authenticated")
     assert Payment.objects.count() == 0
 

@@ -1,6 +1,7 @@
 """Idempotency keys on money-moving POSTs (Stripe's semantics, DOMAIN.md section 6): a retry replays
 the first answer and moves nothing; a reused key with other parameters is refused; a key in use by a
 running request gets 409; keys are per user and kept for the TTL."""
+
 import threading
 import time
 from datetime import timedelta

@@ -1,5 +1,6 @@
 """KYC at sign-up through the sandbox provider: well-formed identities are verified, the sandbox's
 test identities are rejected, and a party that is not verified moves no money."""
+
 import re
 import uuid
 from decimal import Decimal
@@ -106,15 +107,25 @@ def test_member_of_rejected_organisation_cannot_deposit():
 
 
 def test_rejected_person_cannot_deposit_through_the_api(api):
-    signup = api.post("/api/v1/auth/signup/", {
-        "kind": "investor", "username": "alice", "password": STRONG_PASSWORD, "id_number": SANDBOX_REJECTED_PERSON,
-    }, format="json")
+    signup = api.post(
+        "/api/v1/auth/signup/",
+        {
+            "kind": "investor",
+            "username": "alice",
+            "password": STRONG_PASSWORD,
+            "id_number": SANDBOX_REJECTED_PERSON,
+        },
+        format="json",
+    )
     assert signup.status_code == 201  # the account exists; its KYC says no
     assert signup.json()["kyc_status"] == KycStatus.REJECTED
 
     response = api.post(
-        "/api/v1/wallet/deposits/", {"amount": "10.00"}, format="json",
-        HTTP_AUTHORIZATION=f"Token {signup.json()['token']}", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+        "/api/v1/wallet/deposits/",
+        {"amount": "10.00"},
+        format="json",
+        HTTP_AUTHORIZATION=f"Token {signup.json()['token']}",
+        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
     )
 
     assert_error(response, 403, "kyc_not_verified")

@@ -1,4 +1,5 @@
 """`manage.py ledger_check` proves the books from the legs up, and says in plain words what is wrong."""
+
 from decimal import Decimal
 from io import StringIO
 

@@ -1,5 +1,6 @@
 """platform_core.ledger.services: deposits, withdrawals, postings and fees keep the books balanced,
 client money equal to custody, and refuse what a party may not do without changing anything."""
+
 from decimal import Decimal
 
 import pytest

@@ -1,4 +1,5 @@
 """PostgreSQL itself refuses unbalanced transactions (at commit) and rewrites of posted legs."""
+
 from decimal import Decimal
 
 import pytest
@@ -11,9 +12,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _insert_transaction(cursor, kind="raw"):
-    cursor.execute(
-        "INSERT INTO ledger_transaction (kind, memo, created_at) VALUES (%s, '', now()) RETURNING id", [kind]
-    )
+    cursor.execute("INSERT INTO ledger_transaction (kind, memo, created_at) VALUES (%s, '', now()) RETURNING id", [kind])
     return cursor.fetchone()[0]
 
 

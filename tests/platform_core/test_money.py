@@ -1,4 +1,5 @@
 """platform_core.money: every amount a user types passes parse_amount, which answers with a stable code."""
+
 from decimal import Decimal
 
 import pytest

@@ -1,5 +1,6 @@
 """Identity numbers: the unified social credit code (GB 32100-2015) and the resident identity
 number (GB 11643-1999, ISO 7064 MOD 11-2)."""
+
 import pytest
 from django.core.exceptions import ValidationError
 

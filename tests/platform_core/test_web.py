@@ -1,4 +1,5 @@
 """Server-rendered pages: sign-up, log-in, the wallet with its deposit and withdrawal forms."""
+
 import html
 import re
 from decimal import Decimal
@@ -48,10 +49,17 @@ def _messages(response):
 def test_investor_signup_page(client):
     assert client.get("/signup/investor/").status_code == 200
 
-    response = client.post("/signup/investor/", {
-        "username": "alice", "email": "alice@example.com", "password": STRONG_PASSWORD,
-        "id_number": resident_id(7), "annual_income": "80000", "net_worth": "150000",
-    })
+    response = client.post(
+        "/signup/investor/",
+        {
+            "username": "alice",
+            "email": "alice@example.com",
+            "password": STRONG_PASSWORD,
+            "id_number": resident_id(7),
+            "annual_income": "80000",
+            "net_worth": "150000",
+        },
+    )
 
     assert response.status_code == 302
     assert response["Location"] == "/wallet/"
@@ -66,10 +74,16 @@ def test_investor_signup_page(client):
 
 
 def test_investor_signup_with_malformed_id_number_shows_the_error_beside_it(client):
-    response = client.post("/signup/investor/", {
-        "username": "alice", "password": STRONG_PASSWORD, "id_number": "110105194912310021",
-        "annual_income": "0", "net_worth": "0",
-    })
+    response = client.post(
+        "/signup/investor/",
+        {
+            "username": "alice",
+            "password": STRONG_PASSWORD,
+            "id_number": "110105194912310021",
+            "annual_income": "0",
+            "net_worth": "0",
+        },
+    )
 
     assert response.status_code == 200
     assert _field_errors(response, "id_number") == ["Enter a valid 18-character resident identity number."]
@@ -78,10 +92,16 @@ def test_investor_signup_with_malformed_id_number_shows_the_error_beside_it(clie
 
 
 def test_sme_signup_page(client):
-    response = client.post("/signup/sme/", {
-        "username": "acme", "password": STRONG_PASSWORD, "legal_name": "Acme Trading Co., Ltd.",
-        "credit_code": credit_code(4242), "kind": "sme",
-    })
+    response = client.post(
+        "/signup/sme/",
+        {
+            "username": "acme",
+            "password": STRONG_PASSWORD,
+            "legal_name": "Acme Trading Co., Ltd.",
+            "credit_code": credit_code(4242),
+            "kind": "sme",
+        },
+    )
 
     assert response.status_code == 302
     user = User.objects.get(username="acme")
@@ -92,10 +112,16 @@ def test_sme_signup_page(client):
 
 def test_sme_signup_with_malformed_credit_code_shows_the_error_beside_it(client):
     bad = credit_code(4242)[:17] + ("0" if credit_code(4242)[17] != "0" else "1")
-    response = client.post("/signup/sme/", {
-        "username": "acme", "password": STRONG_PASSWORD, "legal_name": "Acme Trading Co., Ltd.",
-        "credit_code": bad, "kind": "sme",
-    })
+    response = client.post(
+        "/signup/sme/",
+        {
+            "username": "acme",
+            "password": STRONG_PASSWORD,
+            "legal_name": "Acme Trading Co., Ltd.",
+            "credit_code": bad,
+            "kind": "sme",
+        },
+    )
 
     assert response.status_code == 200
     errors = _field_errors(response, "credit_code")

@@ -1,5 +1,6 @@
 """Fifty withdrawals race for one wallet: real threads, real PostgreSQL, each in its own connection.
 The row lock in transaction_post must let exactly as many through as the balance covers."""
+
 import threading
 import uuid
 from collections import Counter

@@ -1,4 +1,5 @@
 """Concurrent investments and submissions on real PostgreSQL."""
+
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -40,9 +41,14 @@ def test_100_concurrent_investments_never_over_fund(fund):
         def call():
             client = APIClient()
             client.force_authenticate(investor)
-            response = client.post(f"/api/v1/loans/{loan.pk}/investments/", {"amount": "100.00"}, format="json",
-                                    HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
+            response = client.post(
+                f"/api/v1/loans/{loan.pk}/investments/",
+                {"amount": "100.00"},
+                format="json",
+                HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
+            )
             return response.status_code, (response.json().get("error") or {}).get("code")
+
         return call
 
     results = Counter(_concurrently([invest(i) for i in investors]))
@@ -56,7 +62,14 @@ def test_100_concurrent_investments_never_over_fund(fund):
 def test_concurrent_submissions_stay_within_the_borrowing_cap():
     sme = SmeUserFactory()
     loans = [
-        services.loan_create(user=sme, amount="300000.00", term_months=12, annual_rate_percent="10", method="equal_installments", purpose="Expansion")
+        services.loan_create(
+            user=sme,
+            amount="300000.00",
+            term_months=12,
+            annual_rate_percent="10",
+            method="equal_installments",
+            purpose="Expansion",
+        )
         for _ in range(6)
     ]
 
@@ -67,6 +80,7 @@ def test_concurrent_submissions_stay_within_the_borrowing_cap():
                 return "ok"
             except ApplicationError as exc:
                 return exc.code
+
         return call
 
     results = Counter(_concurrently([submit(loan) for loan in loans], workers=6))

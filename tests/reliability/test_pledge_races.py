@@ -1,4 +1,5 @@
 """Concurrent pledges through the HTTP API on real PostgreSQL: limits hold, nothing is a 500."""
+
 import datetime
 import uuid
 from collections import Counter

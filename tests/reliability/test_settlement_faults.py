@@ -1,5 +1,6 @@
 """Settlement has one effect however it runs: twice, concurrently, or killed halfway (SIGKILL of a
 real process) and resumed."""
+
 import datetime
 import os
 import signal
@@ -41,7 +42,9 @@ def _assert_every_backer_refunded_once(campaign, n, amount):
     wallets = Account.objects.filter(pk__in=campaign.pledges.values("wallet_id"))
     assert set(wallets.values_list("balance", flat=True)) == {amount}
     # one refund leg per wallet, no more
-    per_wallet = Leg.objects.filter(account__in=wallets, transaction__kind="crowdfunding_refund").values("account").annotate(n=Count("pk"))
+    per_wallet = (
+        Leg.objects.filter(account__in=wallets, transaction__kind="crowdfunding_refund").values("account").annotate(n=Count("pk"))
+    )
     assert {row["n"] for row in per_wallet} == {1} and len(per_wallet) == n
     assert ledger.escrow_for(campaign).balance == Decimal("0.00")
     assert ledger_problems() == []
@@ -52,7 +55,9 @@ def test_settlement_killed_halfway_resumes_without_double_refunds():
     campaign = campaign_with_pledges(n, amount=str(amount))
     _close_as_failed(campaign)
     env = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "platform_core.settings.test", "PYTHONPATH": str(ROOT),
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "platform_core.settings.test",
+        "PYTHONPATH": str(ROOT),
         "DATABASE_URL": f"postgres://{connection.settings_dict['USER']}@{connection.settings_dict['HOST'] or '127.0.0.1'}:"
         f"{connection.settings_dict['PORT'] or 5432}/{connection.settings_dict['NAME']}",
     }
@@ -107,7 +112,9 @@ def test_success_paid_out_once_under_concurrent_settlement():
     campaign = campaign_with_pledges(n, amount=str(amount), target="10000.00")
     Campaign.objects.filter(pk=campaign.pk).update(deadline=timezone.now() - datetime.timedelta(seconds=1))
     services.campaign_close(campaign_id=campaign.pk)
-    threads = [threading.Thread(target=lambda: (services.campaign_settle(campaign_id=campaign.pk), connection.close())) for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: (services.campaign_settle(campaign_id=campaign.pk), connection.close())) for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -1,8 +1,7 @@
 import importlib
 
-from django.db import transaction
-
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
 from platform_core.demo import DEMO_PASSWORD
 
@@ -28,7 +27,9 @@ class Command(BaseCommand):
             with transaction.atomic():
                 logins.extend(module.seed() or [])
         url = f"http://127.0.0.1:{port}/"
-        self.stdout.write(self.style.SUCCESS(f"\nThe platform is starting at {url}  (API docs: {url}api/docs/, admin: {url}admin/)"))
+        self.stdout.write(
+            self.style.SUCCESS(f"\nThe platform is starting at {url}  (API docs: {url}api/docs/, admin: {url}admin/)")
+        )
         self.stdout.write(f"Every demo log-in has the password: {DEMO_PASSWORD}\n")
         width = max(len(u) for u, _, _ in logins)
         for username, role, where in logins:
