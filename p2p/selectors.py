@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet, Sum
 
 from platform_core.accounts.models import User
 
-from .models import PUBLIC, Installment, InstallmentStatus, Loan, Note
+from .models import PUBLIC, Installment, InstallmentStatus, Investment, InvestmentStatus, Loan, Note
 
 
 def loan_list(*, user: User | None, status: str = "", grade: str = "", mine: bool = False) -> QuerySet[Loan]:
@@ -47,6 +47,14 @@ def note_list(*, user: User) -> QuerySet[Note]:
     return Note.objects.filter(own).select_related("loan", "loan__borrower").order_by("-pk")
 
 
+def commitment_list(*, user: User) -> QuerySet[Investment]:
+    """The user's money committed to listings not yet disbursed (still in the loan's escrow)."""
+    own = Q(investor=user, investor_organisation__isnull=True)
+    if user.organisation_id:
+        own |= Q(investor_organisation_id=user.organisation_id)
+    return Investment.objects.filter(own, status=InvestmentStatus.ACTIVE).select_related("loan", "loan__borrower").order_by("-pk")
+
+
 def portfolio(*, user: User) -> dict:
     """Expected and received cash flows of the user's notes, and the overdue ones."""
     notes = list(note_list(user=user))
@@ -73,4 +81,10 @@ def portfolio(*, user: User) -> dict:
         if row and note.loan.amount:
             expected += ((row["principal"] + row["interest"]) * note.principal / note.loan.amount).quantize(Decimal("0.01"))
     overdue = [n for n in notes if n.loan.days_past_due > 0]
-    return {"notes": notes, "received": received, "expected_remaining": expected, "overdue": overdue}
+    return {
+        "notes": notes,
+        "received": received,
+        "expected_remaining": expected,
+        "overdue": overdue,
+        "commitments": list(commitment_list(user=user)),
+    }

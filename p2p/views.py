@@ -257,6 +257,8 @@ def portfolio(request):
         "p2p/portfolio.html",
         {
             "notes": notes,
+            "commitments": book["commitments"],
+            "committed": sum((i.amount for i in book["commitments"]), ZERO),
             "overdue_ids": overdue,
             "overdue_count": len(overdue),
             "received": received,

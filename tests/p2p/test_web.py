@@ -710,3 +710,19 @@ def test_navigation_links_by_role(client):
     assert _nav(client) == ["Home", "Campaigns", "Loans", "My campaigns", "My loans", "Wallet"]
     client.force_login(StaffUserFactory(role="operator"))
     assert _nav(client) == ["Home", "Campaigns", "Loans", "Admin"]
+
+
+def test_portfolio_shows_money_committed_to_listings_not_yet_disbursed(client, fund):
+    loan = listed_loan(amount="10000.00")
+    investor, other = UserFactory(), UserFactory()
+    fund(investor, "3000.00")
+    fund(other, "3000.00")
+    services.investment_create(user=investor, loan_id=loan.pk, amount="2500.00")
+    services.investment_create(user=other, loan_id=loan.pk, amount="700.00")
+    client.force_login(investor)
+    response = client.get("/loans/portfolio/")
+    assert response.status_code == 200
+    text = _text(response)
+    assert "Committed, awaiting disbursement" in text
+    assert re.search(r'data-total="committed">\s*2,500\.00', response.content.decode())
+    assert "700.00" not in text  # another investor's commitment is not shown
