@@ -614,7 +614,11 @@ def _repayment_post(
         batch_size=1000,
     )
     loan.principal_outstanding -= parts["principal"]
-    loan.save(update_fields=["principal_outstanding", "updated_at"])
+    # the arrears this payment cleared leave the delinquency buckets at once, not at the next sweep
+    oldest = loan.installments.filter(status=InstallmentStatus.OVERDUE).aggregate(d=Min("due_date"))["d"]
+    loan.days_past_due = max((business_date(now) - oldest).days, 0) if oldest else 0
+    loan.delinquency_bucket = bucket_of(loan.days_past_due)
+    loan.save(update_fields=["principal_outstanding", "days_past_due", "delinquency_bucket", "updated_at"])
     audit_record(repayment, action="created", actor=actor, data={k: str(v) for k, v in parts.items()})
     if not loan.installments.exclude(status=InstallmentStatus.PAID).exists():
         loan.closed_at, loan.days_past_due, loan.delinquency_bucket = now, 0, ""
@@ -783,7 +787,7 @@ def bucket_of(days: int) -> str:
 
 def overdue_sweep(*, today: datetime.date | None = None) -> dict[str, int]:
     """The daily job: mark overdue installments and accrue their penalty interest (one UPDATE), age
-    loans through the delinquency buckets (a GROUP BY and two UPDATEs), then default loans after 90
+    loans through the delinquency buckets (a GROUP BY and one UPDATE), then default loans after 90
     days and write them off at 121 (a bounded batch each, set-based; the task runs again while a
     batch comes back full).
     Idempotent for a given day: penalty accrues up to `today` once, recorded in `penalty_through`."""
@@ -809,9 +813,7 @@ def overdue_sweep(*, today: datetime.date | None = None) -> dict[str, int]:
         oldest = dict(overdue.order_by().values("loan_id").annotate(oldest=Min("due_date")).values_list("loan_id", "oldest"))
         ages = {loan_id: (today - due).days for loan_id, due in oldest.items()}
         rows_update(Loan, "days_past_due", ages, ("delinquency_bucket", {pk: bucket_of(days) for pk, days in ages.items()}))
-        Loan.objects.filter(pk__in=running, days_past_due__gt=0).exclude(pk__in=overdue.values("loan_id")).update(
-            days_past_due=0, delinquency_bucket=""
-        )
+        # (a repayment that clears the arrears resets its loan at once: see _repayment_post)
     defaulted = _loans_move(
         LoanStatus.ACTIVE, LoanStatus.DEFAULTED, days_over=rules()["DEFAULT_AFTER_DAYS"], stamp="defaulted_at"
     )
