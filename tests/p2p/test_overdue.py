@@ -87,6 +87,8 @@ def test_repaying_arrears_clears_the_bucket(fund):
     assert loan.delinquency_bucket == "1-30"
     first = loan.installments.get(number=1)
     services.repayment_make(user=loan.created_by, loan_id=loan.pk, amount=str(first.outstanding))
+    loan.refresh_from_db()
+    assert (loan.days_past_due, loan.delinquency_bucket) == (0, "")  # at once, not at the next sweep
     services.overdue_sweep(today=datetime.date(2025, 1, 21))
     loan.refresh_from_db()
     assert (loan.days_past_due, loan.delinquency_bucket) == (0, "")
