@@ -100,22 +100,26 @@ class WalletView(APIView):
 
 
 class _PaymentCreateView(APIView):
-    service = None
+    direction = None
 
     @extend_schema(request=AmountSerializer, responses={201: PaymentSerializer}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
         def run():
             serializer = AmountSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            payment = type(self).service(user=request.user, **serializer.validated_data)
+            payment = ledger_services.payment_open(user=request.user, direction=self.direction, **serializer.validated_data)
             return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
 
-        return idempotent_response(request, run)
+        # the payment is recorded (with the key) first; the gateway is called only after that commit
+        response = idempotent_response(request, run)
+        if response.status_code == status.HTTP_201_CREATED:
+            response.data = PaymentSerializer(ledger_services.payment_process(payment_id=response.data["id"])).data
+        return response
 
 
 class DepositView(_PaymentCreateView):
-    service = staticmethod(ledger_services.deposit_create)
+    direction = "deposit"
 
 
 class WithdrawalView(_PaymentCreateView):
-    service = staticmethod(ledger_services.withdrawal_create)
+    direction = "withdrawal"

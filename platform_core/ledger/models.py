@@ -147,6 +147,7 @@ class Payment(models.Model):
     gateway = models.CharField(max_length=100)
     gateway_reference = models.CharField(max_length=100, blank=True)
     failure_reason = models.CharField(max_length=300, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True, help_text="When it was sent to the gateway (once).")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -12,10 +12,12 @@ Rules (see models.py for the account model):
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from platform_core.accounts.models import Organisation, User
 from platform_core.accounts.services import kyc_require_verified, party_of, party_require_money_rights
@@ -229,9 +231,12 @@ def _payment_set_status(payment: Payment, status: str, *, actor, reason: str = "
     )
 
 
-def _payment_create(*, user: User, amount, currency: str | None, direction: str) -> Payment:
+def payment_open(*, user: User, amount, currency: str | None = None, direction: str) -> Payment:
     """Check the amount, the user's right to move its party's money and the party's KYC; record the
-    payment (and, for a withdrawal, reserve the money: wallet -> payouts in flight)."""
+    pending payment (and, for a withdrawal, reserve the money: wallet -> payouts in flight). No call
+    to the gateway here: `payment_process` makes it after this has committed."""
+    if direction not in PaymentDirection.values:
+        raise ValueError(f"Unknown payment direction {direction!r}")
     currency = currency_check(currency or default_currency())
     amount = parse_amount(amount, currency=currency)
     party = party_require_money_rights(user)
@@ -255,22 +260,57 @@ def _payment_create(*, user: User, amount, currency: str | None, direction: str)
     return payment
 
 
-def deposit_create(*, user: User, amount, currency: str | None = None) -> Payment:
-    """Collect money through the gateway into the acting party's wallet."""
-    payment = _payment_create(user=user, amount=amount, currency=currency, direction=PaymentDirection.DEPOSIT)
-    result = payment_gateway().collect(payment)
+def payment_process(*, payment_id: int) -> Payment:
+    """Send a pending payment to the gateway once, and apply its answer. Call it outside any
+    transaction, after `payment_open` committed: the bank must never act on a payment whose record
+    could still roll back. The first call marks the payment submitted (committed) and sends it, with
+    the payment's id as the gateway's idempotency key; any later call (a client's retry, the
+    reconciliation job after a crash) only asks the gateway for the payment's status, so nothing
+    is ever sent twice."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.status != PaymentStatus.PENDING:
+            return payment
+        first = payment.submitted_at is None
+        if first:
+            payment.submitted_at = timezone.now()
+            payment.save(update_fields=["submitted_at", "updated_at"])
+    gateway = payment_gateway()
+    if not first:
+        result = gateway.status(payment)
+    elif payment.direction == PaymentDirection.DEPOSIT:
+        result = gateway.collect(payment)
+    else:
+        result = gateway.payout(payment)
     return payment_settle(
         payment_id=payment.pk, succeeded=result.succeeded, gateway_reference=result.reference, reason=result.reason
     )
+
+
+def payments_reconcile(*, stale_after: timedelta = timedelta(minutes=5), limit: int = 500) -> int:
+    """Pending payments left behind (a worker killed between opening and settling, or a gateway
+    that answers later): ask the gateway again. Returns how many were looked at."""
+    cutoff = timezone.now() - stale_after
+    ids = list(
+        Payment.objects.filter(status=PaymentStatus.PENDING, created_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for payment_id in ids:
+        payment_process(payment_id=payment_id)
+    return len(ids)
+
+
+def deposit_create(*, user: User, amount, currency: str | None = None) -> Payment:
+    """Collect money through the gateway into the acting party's wallet (open, then process)."""
+    payment = payment_open(user=user, amount=amount, currency=currency, direction=PaymentDirection.DEPOSIT)
+    return payment_process(payment_id=payment.pk)
 
 
 def withdrawal_create(*, user: User, amount, currency: str | None = None) -> Payment:
-    """Reserve the amount and ask the gateway to pay it out."""
-    payment = _payment_create(user=user, amount=amount, currency=currency, direction=PaymentDirection.WITHDRAWAL)
-    result = payment_gateway().payout(payment)
-    return payment_settle(
-        payment_id=payment.pk, succeeded=result.succeeded, gateway_reference=result.reference, reason=result.reason
-    )
+    """Reserve the amount and pay it out through the gateway (open, then process)."""
+    payment = payment_open(user=user, amount=amount, currency=currency, direction=PaymentDirection.WITHDRAWAL)
+    return payment_process(payment_id=payment.pk)
 
 
 def payment_settle(
@@ -333,6 +373,9 @@ __all__ = [
     "fee_changes",
     "escrow_refund",
     "deposit_create",
+    "payment_open",
+    "payment_process",
+    "payments_reconcile",
     "withdrawal_create",
     "payment_settle",
     "wallet_of_user",

@@ -4,7 +4,7 @@ from celery import shared_task
 
 from platform_core.jobs import job_run
 
-from . import checks, idempotency
+from . import checks, idempotency, services
 
 
 @shared_task(name="platform_core.ledger.tasks.idempotency_keys_purge")
@@ -20,3 +20,9 @@ def ledger_verify():
         run["summary"] = "ledger balanced" if not problems else "; ".join(problems)[:2000]
         if problems:
             raise checks.LedgerInconsistent("; ".join(problems))
+
+
+@shared_task(name="platform_core.ledger.tasks.payments_reconcile")
+def payments_reconcile():
+    with job_run("payments_reconcile") as run:
+        run["summary"] = f"{services.payments_reconcile()} stale pending payment(s) asked about again"

@@ -173,6 +173,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "p2p.tasks.overdue_sweep",
         "schedule": crontab(hour=0, minute=30),
     },
+    "payments-reconcile": {
+        "task": "platform_core.ledger.tasks.payments_reconcile",
+        "schedule": timedelta(minutes=5),
+    },
     "ledger-verify": {
         "task": "platform_core.ledger.tasks.ledger_verify",
         "schedule": crontab(minute="*/15"),

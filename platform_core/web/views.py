@@ -68,13 +68,17 @@ def wallet(request):
 @require_POST
 def wallet_payment(request, direction: str):
     prefix = "deposit" if direction == "deposit" else "withdraw"
-    service = ledger_services.deposit_create if direction == "deposit" else ledger_services.withdrawal_create
+    if request.user.is_operator or request.user.is_regulator:
+        messages.info(request, "Regulators and operators hold no wallet.")
+        return redirect("home")
     form = AmountForm(request.POST, prefix=prefix)
     if form.is_valid():
         amount = form.cleaned_data["amount"]
 
         def run():
-            payment = service(user=request.user, amount=amount)
+            payment = ledger_services.payment_open(
+                user=request.user, amount=amount, direction="deposit" if direction == "deposit" else "withdrawal"
+            )
             return 201, {"id": payment.pk, "status": payment.status, "amount": str(payment.amount)}
 
         try:
@@ -93,8 +97,10 @@ def wallet_payment(request, direction: str):
                 form.data = form.data.copy()
                 form.data[form.add_prefix("idempotency_key")] = uuid.uuid4().hex
             else:
+                # the gateway is called only now that the payment (and the key) are committed
+                payment = ledger_services.payment_process(payment_id=body["id"])
                 verb = "Deposit" if direction == "deposit" else "Withdrawal"
                 note = " (this form was already submitted; nothing was moved twice)" if replayed else ""
-                messages.success(request, f"{verb} of {body['amount']}: {body['status']}{note}.")
+                messages.success(request, f"{verb} of {payment.amount}: {payment.status}{note}.")
                 return redirect("wallet")
     return render(request, "platform_core/wallet.html", _wallet_context(request, **{f"{prefix}_form": form}), status=400)
