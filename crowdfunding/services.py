@@ -521,7 +521,8 @@ def _refund_batch(campaign: Campaign, escrow: Account, batch_size: int, *, statu
     batches in order, each starting past the last one (`after`) rather than wading through the
     index entries of pledges already refunded. Returns how many."""
     rows = list(
-        Pledge.objects.filter(campaign=campaign, status=status, pk__gt=after.get(status, 0))
+        Pledge.objects.select_for_update()
+        .filter(campaign=campaign, status=status, pk__gt=after.get(status, 0))
         .order_by("pk")
         .values_list("pk", "wallet_id", "amount")[:batch_size]
     )
@@ -539,6 +540,8 @@ def _refund_batch(campaign: Campaign, escrow: Account, batch_size: int, *, statu
     refunded = Pledge.objects.filter(campaign=campaign, status=status, pk__gte=first, pk__lte=last).update(
         status=PledgeStatus.REFUNDED, refund_transaction=txn, updated_at=timezone.now()
     )
+    if refunded != len(rows):  # cannot happen with the rows locked; never pay for pledges not marked
+        raise RuntimeError(f"campaign {campaign.pk}: refunded {len(rows)} pledges but marked {refunded}")
     campaign.refunded_amount += sum((amount for _, _, amount in rows), ZERO)
     campaign.refunded_count += refunded
     campaign.save(update_fields=["refunded_amount", "refunded_count", "updated_at"])
@@ -822,6 +825,7 @@ def _pledge_for_backer(user: User, pledge_id: int) -> Pledge:
     )
     if not mine:
         raise ApplicationError("not_found", "No such pledge.", status=404)
+    party_require_money_rights(user)  # an organisation's viewers see its pledges but do not move its money
     return pledge
 
 
@@ -914,8 +918,10 @@ def campaign_update_post(
 def pledge_reconfirm(*, user: User, pledge_id: int, now=None) -> Pledge:
     now = now or timezone.now()
     with transaction.atomic():
-        _pledge_for_backer(user, pledge_id)
+        campaign = _lock(_pledge_for_backer(user, pledge_id).campaign_id)  # campaign first, as settlement does
         pledge = Pledge.objects.select_for_update().get(pk=pledge_id)
+        if campaign.status not in (CampaignStatus.LIVE, CampaignStatus.SUSPENDED) or campaign.deadline <= now:
+            raise ApplicationError("campaign_closed", "The campaign has closed; commitments on hold are refunded.", status=409)
         if pledge.status != PledgeStatus.ON_HOLD:
             raise ApplicationError("not_on_hold", "This pledge is not waiting for reconfirmation.", status=409)
         if pledge.reconfirm_by and pledge.reconfirm_by <= now:

@@ -320,3 +320,41 @@ def test_list_queries_do_not_grow_with_campaigns(api):
         response = api.get("/api/v1/campaigns/", {"page_size": "50"})
     assert response.json()["count"] == 50
     assert len(fifty) == len(one)
+
+
+def test_an_organisations_viewer_cannot_cancel_its_pledges(api_as, fund):
+    from platform_core.accounts.models import MemberRole
+    from tests.factories import OrganisationFactory
+
+    campaign = live_campaign(target="5000.00")
+    fund_org = OrganisationFactory(kind="institutional_investor")
+    owner = SmeUserFactory(organisation=fund_org, role="institutional_investor")
+    viewer = SmeUserFactory(organisation=fund_org, role="institutional_investor", member_role=MemberRole.VIEWER)
+    fund(owner, "1000.00")
+    pledge_id = (
+        api_as(owner)
+        .post(f"/api/v1/campaigns/{campaign.pk}/pledges/", {"amount": "300.00"}, format="json", **_key())
+        .json()["id"]
+    )
+    assert [p["id"] for p in api_as(viewer).get("/api/v1/pledges/").json()["results"]] == [pledge_id]  # sees it
+    assert _error(api_as(viewer).post(f"/api/v1/pledges/{pledge_id}/cancel/", **_key())) == (403, "permission_denied")
+    assert Pledge.objects.get(pk=pledge_id).status == PledgeStatus.ACTIVE
+    assert ledger.wallet_for(fund_org).balance == Decimal("700.00")
+
+
+def test_reconfirming_after_the_campaign_closed_is_refused(api_as, fund):
+    from crowdfunding import services
+
+    campaign = live_campaign(kind="equity", target="1000.00", maximum="20000.00")
+    investor = UserFactory()
+    fund(investor, "5000.00")
+    pledge = services.pledge_create(user=investor, campaign_id=campaign.pk, amount="1000.00")
+    services.campaign_update_post(
+        user=campaign.created_by, campaign_id=campaign.pk, title="Change", body="Changed.", material_change=True
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(deadline=timezone.now() - datetime.timedelta(seconds=1))
+    services.campaign_close(campaign_id=campaign.pk)
+    assert _error(api_as(investor).post(f"/api/v1/pledges/{pledge.pk}/reconfirm/", **_key())) == (409, "campaign_closed")
+    services.campaign_settle(campaign_id=campaign.pk)
+    assert Pledge.objects.get(pk=pledge.pk).status == PledgeStatus.REFUNDED
+    assert ledger.wallet_of_user(investor).balance == Decimal("5000.00")
