@@ -151,8 +151,19 @@ def _duration_check(kind: str, start: datetime.datetime, deadline: datetime.date
         )
 
 
+MAX_TIER_QUANTITY = 1_000_000
+
+
+def _text(raw, *, field: str, code: str) -> str:
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise ApplicationError(code, "Send text here.", field=field)
+    return raw.strip()
+
+
 def _tier_clean(raw: dict, currency: str) -> dict:
-    title = (raw.get("title") or "").strip()
+    title = _text(raw.get("title"), field="tiers", code="invalid_tier")
     if not title:
         raise ApplicationError("invalid_tier", "Every reward tier needs a title.", field="tiers")
     minimum = parse_amount(raw.get("minimum_amount"), currency=currency, field="tiers")
@@ -164,9 +175,11 @@ def _tier_clean(raw: dict, currency: str) -> dict:
             limit = int(limit)
         except (TypeError, ValueError):
             raise ApplicationError("invalid_tier", "A tier's quantity limit is a whole number.", field="tiers") from None
-        if limit < 1:
+        if not 1 <= limit <= MAX_TIER_QUANTITY:
             raise ApplicationError(
-                "invalid_tier", "A tier's quantity limit is at least 1 (leave it empty for unlimited).", field="tiers"
+                "invalid_tier",
+                f"A tier's quantity limit is 1 to {MAX_TIER_QUANTITY:,} (leave it empty for unlimited).",
+                field="tiers",
             )
     delivery = raw.get("estimated_delivery")
     if isinstance(delivery, str):
@@ -178,7 +191,7 @@ def _tier_clean(raw: dict, currency: str) -> dict:
         raise ApplicationError("invalid_tier", "Give each tier an estimated delivery month (YYYY-MM).", field="tiers")
     return {
         "title": title[:200],
-        "description": (raw.get("description") or "").strip(),
+        "description": _text(raw.get("description"), field="tiers", code="invalid_tier"),
         "minimum_amount": minimum,
         "quantity_limit": limit,
         "estimated_delivery": delivery.replace(day=1),
@@ -249,7 +262,10 @@ def _campaign_clean(data: dict, *, kind: str) -> dict:
         raise ApplicationError("invalid_deadline", "Give a deadline (date and time).", field="deadline")
     if timezone.is_naive(deadline):  # a wall-clock time in the campaign's own zone
         deadline = deadline.replace(tzinfo=zone)
-    deadline = deadline.astimezone(datetime.UTC)
+    try:
+        deadline = deadline.astimezone(datetime.UTC)
+    except (OverflowError, ValueError):
+        raise ApplicationError("invalid_deadline", "That deadline is out of range.", field="deadline") from None
     _duration_check(kind, timezone.now(), deadline)
     _cover_image_check(data.get("cover_image"))
     return {
@@ -645,9 +661,11 @@ def campaign_outcome_notify(*, campaign_id: int, batch_size: int = 500) -> int:
 def equity_investor_limit(user: User) -> Decimal | None:
     """The 12-month limit across all equity offerings (17 CFR 227.100(a)(2)); None: unlimited."""
     profile = InvestorProfile.objects.filter(user_id=user.pk).first()  # as declared now, not a cached copy
-    if profile is None or profile.accredited:
+    if profile is not None and profile.accredited:
         return None
     r = rules()
+    if profile is None:  # nothing declared: the floor
+        return r["INVESTOR_LIMIT_FLOOR"]
     greater = max(profile.annual_income, profile.net_worth)
     if profile.annual_income < r["INVESTOR_LIMIT_THRESHOLD"] or profile.net_worth < r["INVESTOR_LIMIT_THRESHOLD"]:
         limit = max(r["INVESTOR_LIMIT_FLOOR"], greater * r["INVESTOR_LIMIT_LOW_RATE"])

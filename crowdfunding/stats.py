@@ -3,7 +3,8 @@ property, for campaigns whose deadline falls in [date_from, date_to) and that we
 
 Columns and their rounding (all HALF_EVEN, computed from unrounded sums):
 - successful projects: campaigns whose outcome is `succeeded`;
-- successful funding (10k yuan): sum raised by successful projects / 10,000, to a whole number;
+- successful funding (10k yuan): sum kept by successful projects (raised less commitments refunded at
+  settlement, e.g. not reconfirmed) / 10,000, to a whole number;
 - supporters of successful projects: pledges to successful projects (a backer pledging twice counts twice);
 - supporters per project: supporters / successful projects, to a whole number;
 - financing per project (10k yuan): funding (unrounded) / successful projects, to 2 decimals;
@@ -17,7 +18,7 @@ import json
 from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 
 from platform_core.accounts.models import PlatformProperty
 
@@ -66,7 +67,7 @@ def crowdfunding_stats(*, date_from: datetime.datetime | None = None, date_to: d
         .annotate(
             total=Count("pk"),
             successful=Count("pk", filter=won),
-            funding=Sum("raised_amount", filter=won),
+            funding=Sum(F("raised_amount") - F("refunded_amount"), filter=won),
             supporters=Sum("pledge_count", filter=won),
         )
         .order_by("kind", "entity__name")

@@ -87,7 +87,7 @@ class LoanAdmin(PlatformAdmin):
 @admin.register(Investment)
 class InvestmentAdmin(ReadOnlyAdmin):
     list_display = ["id", "loan", "investor", "amount", "status", "created_at"]
-    list_select_related = ["loan", "investor"]
+    list_select_related = ["loan__borrower", "investor"]
     list_filter = ["status"]
 
 
@@ -103,7 +103,7 @@ class NoteAdmin(ReadOnlyAdmin):
         "received_interest",
         "fees_paid",
     ]
-    list_select_related = ["loan", "holder"]
+    list_select_related = ["loan__borrower", "holder"]
 
 
 @admin.register(Repayment)
@@ -121,7 +121,7 @@ class RepaymentAdmin(ReadOnlyAdmin):
         "created_at",
     ]
     list_filter = ["source", "is_compensatory"]
-    list_select_related = ["loan"]
+    list_select_related = ["loan__borrower"]
 
 
 @admin.register(RepaymentShare)

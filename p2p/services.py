@@ -555,7 +555,8 @@ def _repayment_post(
     *, loan: Loan, payer_wallet: Account, amount: Decimal, source: str, actor, reference: str | None, now
 ) -> Repayment:
     """Allocate, share out and post one repayment (loan row locked by the caller)."""
-    installments = list(loan.installments.exclude(status=InstallmentStatus.PAID).order_by("number"))
+    # locked: the daily sweep's UPDATE of these rows waits for this repayment (and vice versa)
+    installments = list(loan.installments.select_for_update().exclude(status=InstallmentStatus.PAID).order_by("number"))
     parts = _allocate(installments, amount)
     notes = list(Note.objects.filter(loan=loan).order_by("pk"))
     weights = [n.principal for n in notes]

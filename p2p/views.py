@@ -249,7 +249,7 @@ def investment_create(request, loan_id: int):
 def portfolio(request):
     book = selectors.portfolio(user=request.user)
     notes = book["notes"]
-    _with_rate({note.loan for note in notes})
+    _with_rate([note.loan for note in notes])  # each note its own Loan instance
     overdue = {note.pk for note in book["overdue"]}
     received = book["received"]
     return render(

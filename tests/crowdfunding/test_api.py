@@ -358,3 +358,22 @@ def test_reconfirming_after_the_campaign_closed_is_refused(api_as, fund):
     services.campaign_settle(campaign_id=campaign.pk)
     assert Pledge.objects.get(pk=pledge.pk).status == PledgeStatus.REFUNDED
     assert ledger.wallet_of_user(investor).balance == Decimal("5000.00")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"deadline": "9999-12-31T23:00:00", "time_zone": "America/New_York"}, "invalid_deadline"),
+        ({"tiers": [{"title": 5, "minimum_amount": "1.00", "estimated_delivery": "2027-01"}]}, "invalid_tier"),
+        (
+            {"tiers": [{"title": "T", "minimum_amount": "1.00", "quantity_limit": 10**10, "estimated_delivery": "2027-01"}]},
+            "invalid_tier",
+        ),
+        ({"tiers": [{"title": "T", "minimum_amount": "1.00", "estimated_delivery": 202701}]}, "invalid_tier"),
+        ({"tiers": "not a list"}, "invalid"),
+    ],
+)
+def test_malformed_input_is_a_4xx_never_a_500(api_as, overrides, code):
+    response = api_as(SmeUserFactory()).post("/api/v1/campaigns/", _campaign_body(**overrides), format="json")
+    assert _error(response) == (400, code)
+    assert Campaign.objects.count() == 0

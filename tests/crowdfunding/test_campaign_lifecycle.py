@@ -114,3 +114,17 @@ def test_settlement_twice_has_one_effect(fund):
 
 def test_settling_a_vanished_campaign_does_nothing():
     assert services.campaign_settle(campaign_id=987654321) is False
+
+
+def test_an_investor_without_a_declared_profile_gets_the_floor_limit(fund):
+    from crowdfunding.services import equity_investor_limit
+    from platform_core.accounts.models import InvestorProfile
+
+    investor = UserFactory()
+    InvestorProfile.objects.filter(user=investor).delete()
+    assert equity_investor_limit(investor) == Decimal("2500.00")
+    fund(investor, "5000.00")
+    campaign = live_campaign(kind="equity", target="1000.00", maximum="100000.00")
+    with pytest.raises(ApplicationError) as exc:
+        services.pledge_create(user=investor, campaign_id=campaign.pk, amount="3000.00")
+    assert exc.value.code == "investor_limit_exceeded"

@@ -189,7 +189,7 @@ def test_a_tier_error_is_shown_above_the_tiers(client):
     response = client.post("/campaigns/new/", _campaign_post(_local_deadline().strftime("%Y-%m-%dT%H:%M"), tiers=tiers))
 
     assert response.status_code == 400
-    assert _errors(response, "tiers") == ["A tier's quantity limit is at least 1 (leave it empty for unlimited)."]
+    assert _errors(response, "tiers") == ["A tier's quantity limit is 1 to 1,000,000 (leave it empty for unlimited)."]
     assert Campaign.objects.count() == 0
 
 

@@ -284,3 +284,12 @@ def test_staff_are_sent_home_from_the_wallet(client, regulator):
     assert response.status_code == 302
     assert response["Location"] == "/"
     assert _messages(response) == ["Regulators and operators hold no wallet."]
+
+
+@pytest.mark.parametrize("role", ["regulator", "operator"])
+def test_staff_posting_to_the_wallet_is_turned_away_not_a_500(client, role):
+    from tests.factories import StaffUserFactory
+
+    client.force_login(StaffUserFactory(role=role))
+    response = client.post("/wallet/deposit/", {"deposit-amount": "10.00", "deposit-idempotency_key": "k1"})
+    assert response.status_code == 302 and response["Location"] == "/"
