@@ -738,42 +738,53 @@ def loan_repay_in_full(*, user: User, loan_id: int, now=None) -> Repayment:
         return _repay(loan=loan, payer=party, amount=quote["total"], source=RepaymentSource.BORROWER, actor=user, now=now)
 
 
-def repayments_collect_due(*, now=None, limit: int = 500) -> int:
+def repayments_collect_due(*, now=None, chunk: int = 500) -> int:
     """Auto-debit: on and after each due date, take what is due from the borrower's wallet when the
-    wallet holds all of it. One effect per loan and day however often it runs."""
+    wallet holds all of it. Walks every loan with something due, `chunk` loans at a time in loan
+    order (a loan that cannot pay never holds up the ones after it). One effect per loan and day
+    however often it runs: the repayment's reference names the loan and the day."""
     now = now or timezone.now()
     today = business_date(now)
-    loan_ids = (
+    due_loans = (
         Installment.objects.filter(due_date__lte=today, loan__status__in=[LoanStatus.ACTIVE, LoanStatus.DEFAULTED])
         .exclude(status=InstallmentStatus.PAID)
         .values_list("loan_id", flat=True)
         .distinct()
-        .order_by("loan_id")[:limit]
+        .order_by("loan_id")
     )
-    collected = 0
-    for loan_id in list(loan_ids):
-        with transaction.atomic():
-            loan = _lock(loan_id)
-            if loan.status not in (LoanStatus.ACTIVE, LoanStatus.DEFAULTED):
+    collected, after = 0, 0
+    while loan_ids := list(due_loans.filter(loan_id__gt=after)[:chunk]):
+        after = loan_ids[-1]
+        for loan_id in loan_ids:
+            try:
+                collected += _auto_debit(loan_id, today=today, now=now)
+            except ApplicationError:  # the wallet was emptied meanwhile: try again at the next run
                 continue
-            reference = f"p2p:loan:{loan.pk}:auto:{today.isoformat()}"
-            if Repayment.objects.filter(reference=reference).exists():
-                continue
-            due = _due_now(loan, today)
-            wallet = wallet_for(loan.borrower, loan.currency)
-            if due == 0 or wallet.balance < due:
-                continue
-            _repayment_post(
-                loan=loan,
-                payer_wallet=wallet,
-                amount=due,
-                source=RepaymentSource.AUTO_DEBIT,
-                actor=None,
-                reference=reference,
-                now=now,
-            )
-            collected += 1
     return collected
+
+
+def _auto_debit(loan_id: int, *, today: datetime.date, now) -> int:
+    with transaction.atomic():
+        loan = _lock(loan_id)
+        if loan.status not in (LoanStatus.ACTIVE, LoanStatus.DEFAULTED):
+            return 0
+        reference = f"p2p:loan:{loan.pk}:auto:{today.isoformat()}"
+        if Repayment.objects.filter(reference=reference).exists():
+            return 0
+        due = _due_now(loan, today)
+        wallet = wallet_for(loan.borrower, loan.currency)
+        if due == 0 or wallet.balance < due:
+            return 0
+        _repayment_post(
+            loan=loan,
+            payer_wallet=wallet,
+            amount=due,
+            source=RepaymentSource.AUTO_DEBIT,
+            actor=None,
+            reference=reference,
+            now=now,
+        )
+        return 1
 
 
 # --- overdue ----------------------------------------------------------------------------------

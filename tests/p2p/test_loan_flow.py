@@ -274,3 +274,15 @@ def test_the_database_refuses_a_share_whose_parts_do_not_add_up(fund):
     with pytest.raises(IntegrityError, match="share_parts_add_up"):
         with transaction.atomic():
             RepaymentShare.objects.filter(pk=share.pk).update(principal=share.principal + Decimal("0.01"))
+
+
+def test_a_loan_that_cannot_pay_does_not_hold_up_the_auto_debit_of_the_others(fund):
+    from platform_core.ledger.services import withdrawal_create
+
+    poor, _ = _disbursed(fund)
+    withdrawal_create(user=poor.created_by, amount="11000.00")  # can no longer pay its 3,151.49
+    rich, _ = _disbursed(fund)
+    Installment.objects.filter(loan__in=[poor, rich], number=1).update(due_date=services.business_date())
+    assert poor.pk < rich.pk
+    assert services.repayments_collect_due(chunk=1) == 1
+    assert (poor.repayments.count(), rich.repayments.count()) == (0, 1)
