@@ -14,6 +14,7 @@ from django.forms import BaseFormSet, formset_factory
 from django.utils import timezone
 
 from .models import PUBLIC, CampaignKind, CampaignStatus, FundingModel
+from .services import EDITABLE
 
 AMOUNT_ATTRS = {"inputmode": "decimal", "placeholder": "100.00", "autocomplete": "off"}
 
@@ -85,18 +86,7 @@ class CampaignForm(forms.Form):
     )
 
     EQUITY_FIELDS = ("price_per_share", "minimum_investment", "pre_money_valuation", "max_investors")
-    CAMPAIGN_FIELDS = (
-        "title",
-        "summary",
-        "story",
-        "category",
-        "target_amount",
-        "maximum_amount",
-        "funding_model",
-        "currency",
-        "time_zone",
-        "deadline",
-    )
+    CAMPAIGN_FIELDS = EDITABLE
 
     def __init__(self, *args, kind: str | None = None, **kwargs):
         """`kind` fixes the kind (editing: a draft keeps its kind)."""

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from platform_core.accounts.models import Role
 from platform_core.errors import ApplicationError
 from platform_core.ledger.idempotency import idempotent_run, request_fingerprint
+from platform_core.web.actions import flash_service_call, raise_if_not_found
 from platform_core.web.forms import form_add_application_error
 
 from . import selectors, services
@@ -61,23 +62,6 @@ def _label_categories(campaigns) -> None:
     labels = dict(settings.CROWDFUNDING["CATEGORIES"])
     for campaign in campaigns:
         campaign.category_label = labels.get(campaign.category, campaign.category)
-
-
-def _raise_if_not_found(exc: ApplicationError) -> None:
-    if exc.status == 404:
-        raise Http404(exc.message)
-
-
-def _flash_service_call(request, call, success: str) -> bool:
-    """Run a one-button action: a message either way; a not-found stays a 404."""
-    try:
-        call()
-    except ApplicationError as exc:
-        _raise_if_not_found(exc)
-        messages.error(request, exc.message)
-        return False
-    messages.success(request, success)
-    return True
 
 
 # --- the SME's campaign form (campaign + tiers formset + equity terms) -------------------------
@@ -173,7 +157,7 @@ def campaign_edit(request, campaign_id: int):
                     **form.campaign_fields(),
                 )
             except ApplicationError as exc:
-                _raise_if_not_found(exc)
+                raise_if_not_found(exc)
                 _add_campaign_error(form, tiers, exc)
             else:
                 messages.success(request, "Draft saved.")
@@ -186,7 +170,7 @@ def campaign_edit(request, campaign_id: int):
 @require_POST
 def campaign_submit(request, campaign_id: int):
     campaign = _managed_or_404(request, campaign_id)
-    done = _flash_service_call(
+    done = flash_service_call(
         request,
         lambda: services.campaign_submit(user=request.user, campaign_id=campaign.pk),
         "Submitted for review. An operator will approve it or tell you what to change.",
@@ -198,7 +182,7 @@ def campaign_submit(request, campaign_id: int):
 @require_POST
 def campaign_redraft(request, campaign_id: int):
     campaign = _managed_or_404(request, campaign_id)
-    done = _flash_service_call(
+    done = flash_service_call(
         request,
         lambda: services.campaign_redraft(user=request.user, campaign_id=campaign.pk),
         "Back to draft: edit it and submit it again.",
@@ -215,7 +199,7 @@ def campaign_cancel(request, campaign_id: int):
         try:
             services.campaign_cancel(user=request.user, campaign_id=campaign.pk, reason=form.cleaned_data["reason"])
         except ApplicationError as exc:
-            _raise_if_not_found(exc)
+            raise_if_not_found(exc)
             form_add_application_error(form, exc)
         else:
             messages.success(request, "Campaign cancelled. Every backer is being refunded.")
@@ -240,7 +224,7 @@ def campaign_update_post(request, campaign_id: int):
                 material_change=form.cleaned_data.get("material_change", False),
             )
         except ApplicationError as exc:
-            _raise_if_not_found(exc)
+            raise_if_not_found(exc)
             form_add_application_error(form, exc)
         else:
             messages.success(request, "Update posted.")
@@ -377,7 +361,7 @@ def pledge_list(request):
 @login_required
 @require_POST
 def pledge_cancel(request, pledge_id: int):
-    _flash_service_call(
+    flash_service_call(
         request,
         lambda: services.pledge_cancel(user=request.user, pledge_id=pledge_id),
         "Pledge cancelled; the money is back in your wallet.",
@@ -388,7 +372,7 @@ def pledge_cancel(request, pledge_id: int):
 @login_required
 @require_POST
 def pledge_reconfirm(request, pledge_id: int):
-    _flash_service_call(
+    flash_service_call(
         request, lambda: services.pledge_reconfirm(user=request.user, pledge_id=pledge_id), "Commitment reconfirmed."
     )
     return redirect("crowdfunding:pledge-list")

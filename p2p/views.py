@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from platform_core.accounts.models import Role
 from platform_core.errors import ApplicationError
 from platform_core.ledger.idempotency import idempotent_run, request_fingerprint
+from platform_core.web.actions import flash_service_call, raise_if_not_found
 from platform_core.web.forms import form_add_application_error
 
 from . import selectors, services
@@ -89,23 +90,6 @@ def _platform_terms() -> dict:
         "term_max": rules["TERM_MAX_MONTHS"],
         "grade_bands": [(grade, low * 100, high * 100) for grade, (low, high) in rules["GRADE_RATE_BANDS"].items()],
     }
-
-
-def _raise_if_not_found(exc: ApplicationError) -> None:
-    if exc.status == 404:
-        raise Http404(exc.message)
-
-
-def _flash_service_call(request, call, success: str) -> bool:
-    """Run a one-button action: a message either way; a not-found stays a 404."""
-    try:
-        call()
-    except ApplicationError as exc:
-        _raise_if_not_found(exc)
-        messages.error(request, exc.message)
-        return False
-    messages.success(request, success)
-    return True
 
 
 def _run_once(request, form, *, payload: dict, run):
@@ -324,7 +308,7 @@ def loan_edit(request, loan_id: int):
             try:
                 services.loan_update(user=request.user, loan_id=loan.pk, **form.loan_fields())
             except ApplicationError as exc:
-                _raise_if_not_found(exc)
+                raise_if_not_found(exc)
                 form_add_application_error(form, exc)
             else:
                 messages.success(request, "Draft saved.")
@@ -337,7 +321,7 @@ def loan_edit(request, loan_id: int):
 @require_POST
 def loan_submit(request, loan_id: int):
     loan = _own_or_404(request, loan_id)
-    _flash_service_call(
+    flash_service_call(
         request,
         lambda: services.loan_submit(user=request.user, loan_id=loan.pk),
         "Submitted for review. An operator will grade and list it, or tell you what to change.",
@@ -349,7 +333,7 @@ def loan_submit(request, loan_id: int):
 @require_POST
 def loan_redraft(request, loan_id: int):
     loan = _own_or_404(request, loan_id)
-    done = _flash_service_call(
+    done = flash_service_call(
         request, lambda: services.loan_redraft(user=request.user, loan_id=loan.pk), "Back to draft: edit it and submit it again."
     )
     return redirect("p2p:loan-edit" if done else "p2p:loan-detail", loan_id=loan.pk)
@@ -360,7 +344,7 @@ def loan_redraft(request, loan_id: int):
 def loan_withdraw(request, loan_id: int):
     loan = _own_or_404(request, loan_id)
     if request.method == "POST":
-        done = _flash_service_call(
+        done = flash_service_call(
             request,
             lambda: services.loan_withdraw(user=request.user, loan_id=loan.pk),
             "Listing withdrawn. Every investor is refunded.",
