@@ -99,7 +99,7 @@ def seed():
         approve=False,
         kind="reward",
         category="agriculture",
-        summary="Waiting for the operator's review (approve it in the admin).",
+        summary="Rice grown without pesticides on terraced fields in Jiangxi, shipped after the autumn harvest.",
         target_amount="20000.00",
         deadline=now + datetime.timedelta(days=30),
         tiers=[{"title": "5 kg of rice", "minimum_amount": "120.00", "estimated_delivery": DELIVERY}],

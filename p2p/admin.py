@@ -36,11 +36,15 @@ class InstallmentInline(admin.TabularInline):
 
 def _approve_action(grade):
     def action(modeladmin, request, queryset):
+        listed = 0
         for loan in queryset:
             try:
                 services.loan_approve(actor=request.user, loan_id=loan.pk, grade=grade)
+                listed += 1
             except ApplicationError as exc:
                 modeladmin.message_user(request, f"Loan {loan.pk}: {exc.message}", level=messages.ERROR)
+        if listed:
+            modeladmin.message_user(request, f"{listed} loan(s) listed as grade {grade}.")
 
     action.__name__ = f"approve_grade_{grade.lower()}"
     action.short_description = f"Approve and list as grade {grade}"
@@ -77,11 +81,15 @@ class LoanAdmin(PlatformAdmin):
 
     @admin.action(description="Reject (the SME may fix and resubmit)")
     def reject(self, request, queryset):
+        rejected = 0
         for loan in queryset:
             try:
                 services.loan_reject(actor=request.user, loan_id=loan.pk, reason="Rejected by the operator after review.")
+                rejected += 1
             except ApplicationError as exc:
                 self.message_user(request, f"Loan {loan.pk}: {exc.message}", level=messages.ERROR)
+        if rejected:
+            self.message_user(request, f"{rejected} loan(s) rejected.")
 
 
 @admin.register(Investment)

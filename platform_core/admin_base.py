@@ -31,6 +31,10 @@ class PlatformAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_actions(self, request):
+        # actions change things: regulators are not offered any
+        return super().get_actions(request) if _role(request) == Role.OPERATOR else {}
+
 
 class ReadOnlyAdmin(PlatformAdmin):
     """For append-only records (ledger, audit): everyone who may see them only reads."""

@@ -709,3 +709,22 @@ def test_navigation_links_by_role(client):
     client.force_login(SmeUserFactory())
     sme_nav = _text(client.get("/"))
     assert "My campaigns" in sme_nav and "My pledges" not in sme_nav
+
+
+def test_a_settled_campaign_page_says_how_it_ended(client, fund):
+    import datetime as dt
+
+    from django.utils import timezone as tz
+
+    from crowdfunding import services as cf
+    from crowdfunding.models import Campaign as C
+
+    campaign = live_campaign(target="100.00")
+    backer = UserFactory()
+    fund(backer, "500.00")
+    cf.pledge_create(user=backer, campaign_id=campaign.pk, amount="200.00")
+    C.objects.filter(pk=campaign.pk).update(deadline=tz.now() - dt.timedelta(seconds=1))
+    cf.campaign_close(campaign_id=campaign.pk)
+    cf.campaign_settle(campaign_id=campaign.pk)
+    page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert 'data-outcome="succeeded"' in page and "190.00 CNY paid to the SME" in page and "Ended" in page

@@ -168,7 +168,7 @@ def test_wallet_page_shows_the_balance(client, investor, fund):
 
     assert response.status_code == 200
     assert _balance_shown(response) == "1,234.50 CNY"
-    assert "+1234.50" in response.content.decode()  # the deposit entry
+    assert "+1,234.50" in response.content.decode()  # the deposit entry, formatted like the balance
 
 
 def test_deposit_form_moves_money(client, investor):
