@@ -312,3 +312,14 @@ def test_regulator_cannot_move_a_licence_from_the_admin(client, regulator):
     entity.refresh_from_db()
     assert entity.licence_status == LicenceStatus.APPLIED
     assert not audit_trail(entity).exists()
+
+
+def test_regulators_are_offered_no_actions_operators_are(client):
+    from tests.crowdfunding.factories import live_campaign
+
+    live_campaign()  # the action bar shows only above a non-empty list
+    regulator, operator = StaffUserFactory(role="regulator"), StaffUserFactory(role="operator")
+    client.force_login(regulator)
+    assert 'name="action"' not in client.get("/admin/crowdfunding/campaign/").content.decode()
+    client.force_login(operator)
+    assert 'name="action"' in client.get("/admin/crowdfunding/campaign/").content.decode()
