@@ -30,20 +30,22 @@ from django.utils import timezone
 
 from platform_core.accounts.models import (
     InvestorProfile,
-    MemberRole,
     Organisation,
     OrganisationKind,
     PlatformProperty,
-    Role,
     User,
 )
 from platform_core.accounts.services import (
     entity_default,
     entity_require_open,
     kyc_require_verified,
+    operator_require,
+    organisation_manager_require,
     party_require_money_rights,
+    sme_manager_require,
 )
 from platform_core.audit import audit_record, audit_trail, audit_transition
+from platform_core.db import lock_or_not_found
 from platform_core.errors import ApplicationError
 from platform_core.ledger.models import Account
 from platform_core.ledger.services import (
@@ -88,25 +90,19 @@ def _property_of(kind: str) -> str:
 
 def _require_campaign_manager(user: User, campaign: Campaign) -> None:
     """The campaign's own SME (owner or finance member) manages it."""
-    if user.organisation_id != campaign.organisation_id:
-        raise ApplicationError("not_found", "No such campaign.", status=404)
-    if user.member_role not in (MemberRole.OWNER, MemberRole.FINANCE):
-        raise ApplicationError("permission_denied", "Only the organisation's owners and finance members manage its campaigns.")
-
-
-def _require_operator(user: User) -> None:
-    if not user.is_operator:
-        raise ApplicationError("permission_denied", "Only operators do this.")
+    organisation_manager_require(
+        user,
+        campaign.organisation_id,
+        not_found="No such campaign.",
+        not_manager="Only the organisation's owners and finance members manage its campaigns.",
+    )
 
 
 # --- state machine ----------------------------------------------------------------------------
 
 
 def _lock(campaign_id: int) -> Campaign:
-    try:
-        return Campaign.objects.select_for_update().get(pk=campaign_id)
-    except Campaign.DoesNotExist:
-        raise ApplicationError("not_found", "No such campaign.", status=404) from None
+    return lock_or_not_found(Campaign, campaign_id, "No such campaign.")
 
 
 def _transition(campaign: Campaign, to: str, *, actor, note: str = "", fields: tuple = ()) -> Campaign:
@@ -303,10 +299,11 @@ def campaign_create(
     *, user: User, kind: str, tiers: list[dict] | None = None, equity_terms: dict | None = None, **data
 ) -> Campaign:
     """A draft campaign of the user's SME, with its reward tiers or equity terms."""
-    if user.role != Role.SME or user.organisation is None or user.organisation.kind != OrganisationKind.SME:
-        raise ApplicationError("permission_denied", "Only SMEs raise money with campaigns.")
-    if user.member_role not in (MemberRole.OWNER, MemberRole.FINANCE):
-        raise ApplicationError("permission_denied", "Only the organisation's owners and finance members create campaigns.")
+    sme_manager_require(
+        user,
+        not_sme="Only SMEs raise money with campaigns.",
+        not_manager="Only the organisation's owners and finance members create campaigns.",
+    )
     entity = entity_default()
     entity_require_open(entity, _property_of(kind))
     fields = _campaign_clean(data, kind=kind)
@@ -378,7 +375,7 @@ def _issuer_raised_12_months(organisation: Organisation, now) -> Decimal:
 
 def campaign_approve(*, actor: User, campaign_id: int) -> Campaign:
     """The operator's approval puts the campaign live now."""
-    _require_operator(actor)
+    operator_require(actor)
     with transaction.atomic():
         campaign = _lock(campaign_id)
         if campaign.status != CampaignStatus.IN_REVIEW:
@@ -400,7 +397,7 @@ def campaign_approve(*, actor: User, campaign_id: int) -> Campaign:
 
 
 def campaign_reject(*, actor: User, campaign_id: int, reason: str) -> Campaign:
-    _require_operator(actor)
+    operator_require(actor)
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError("reason_required", "Say why the campaign is rejected.", field="reason")
@@ -419,13 +416,13 @@ def campaign_redraft(*, user: User, campaign_id: int) -> Campaign:
 
 
 def campaign_suspend(*, actor: User, campaign_id: int, reason: str = "") -> Campaign:
-    _require_operator(actor)
+    operator_require(actor)
     with transaction.atomic():
         return _transition(_lock(campaign_id), CampaignStatus.SUSPENDED, actor=actor, note=reason)
 
 
 def campaign_resume(*, actor: User, campaign_id: int) -> Campaign:
-    _require_operator(actor)
+    operator_require(actor)
     with transaction.atomic():
         campaign = _lock(campaign_id)
         if campaign.deadline <= timezone.now():
@@ -874,23 +871,41 @@ def _pledge_release(pledge: Pledge, campaign: Campaign, *, status: str, actor, n
     return pledge
 
 
+def pledge_cancel_refusal(pledge: Pledge, campaign: Campaign, now) -> ApplicationError | None:
+    """Why this pledge cannot be cancelled now, or None (the pages use it to show the button)."""
+    if pledge.status not in HELD:
+        return ApplicationError("not_cancellable", f"This pledge is {pledge.get_status_display().lower()}.", status=409)
+    if campaign.status not in (CampaignStatus.LIVE, CampaignStatus.SUSPENDED) or campaign.deadline <= now:
+        return ApplicationError("not_cancellable", "The campaign has closed; pledges are final.", status=409)
+    if campaign.is_equity and pledge.status == PledgeStatus.ACTIVE:
+        hours = rules()["EQUITY_CANCEL_CUTOFF_HOURS"]
+        if now >= campaign.deadline - datetime.timedelta(hours=hours):
+            return ApplicationError(
+                "cancellation_window_closed",
+                f"Equity commitments can be cancelled until {hours} hours before the deadline.",
+                status=409,
+            )
+    return None
+
+
+def pledge_reconfirm_refusal(pledge: Pledge, campaign: Campaign, now) -> ApplicationError | None:
+    """Why this pledge cannot be reconfirmed now, or None."""
+    if campaign.status not in (CampaignStatus.LIVE, CampaignStatus.SUSPENDED) or campaign.deadline <= now:
+        return ApplicationError("campaign_closed", "The campaign has closed; commitments on hold are refunded.", status=409)
+    if pledge.status != PledgeStatus.ON_HOLD:
+        return ApplicationError("not_on_hold", "This pledge is not waiting for reconfirmation.", status=409)
+    if pledge.reconfirm_by and pledge.reconfirm_by <= now:
+        return ApplicationError("reconfirmation_expired", "The time to reconfirm has passed.", status=409)
+    return None
+
+
 def pledge_cancel(*, user: User, pledge_id: int, now=None) -> Pledge:
     now = now or timezone.now()
     with transaction.atomic():
         campaign = _lock(_pledge_for_backer(user, pledge_id).campaign_id)  # campaign first, then pledge
         pledge = Pledge.objects.select_for_update().get(pk=pledge_id)
-        if pledge.status not in HELD:
-            raise ApplicationError("not_cancellable", f"This pledge is {pledge.get_status_display().lower()}.", status=409)
-        if campaign.status not in (CampaignStatus.LIVE, CampaignStatus.SUSPENDED) or campaign.deadline <= now:
-            raise ApplicationError("not_cancellable", "The campaign has closed; pledges are final.", status=409)
-        if campaign.is_equity and pledge.status == PledgeStatus.ACTIVE:
-            cutoff = campaign.deadline - datetime.timedelta(hours=rules()["EQUITY_CANCEL_CUTOFF_HOURS"])
-            if now >= cutoff:
-                raise ApplicationError(
-                    "cancellation_window_closed",
-                    f"Equity commitments can be cancelled until {rules()['EQUITY_CANCEL_CUTOFF_HOURS']} hours before the deadline.",
-                    status=409,
-                )
+        if refusal := pledge_cancel_refusal(pledge, campaign, now):
+            raise refusal
         return _pledge_release(pledge, campaign, status=PledgeStatus.CANCELLED, actor=user, note="cancelled by the backer")
 
 
@@ -938,12 +953,8 @@ def pledge_reconfirm(*, user: User, pledge_id: int, now=None) -> Pledge:
     with transaction.atomic():
         campaign = _lock(_pledge_for_backer(user, pledge_id).campaign_id)  # campaign first, as settlement does
         pledge = Pledge.objects.select_for_update().get(pk=pledge_id)
-        if campaign.status not in (CampaignStatus.LIVE, CampaignStatus.SUSPENDED) or campaign.deadline <= now:
-            raise ApplicationError("campaign_closed", "The campaign has closed; commitments on hold are refunded.", status=409)
-        if pledge.status != PledgeStatus.ON_HOLD:
-            raise ApplicationError("not_on_hold", "This pledge is not waiting for reconfirmation.", status=409)
-        if pledge.reconfirm_by and pledge.reconfirm_by <= now:
-            raise ApplicationError("reconfirmation_expired", "The time to reconfirm has passed.", status=409)
+        if refusal := pledge_reconfirm_refusal(pledge, campaign, now):
+            raise refusal
         old = pledge.status
         pledge.status, pledge.reconfirm_by = PledgeStatus.ACTIVE, None
         pledge.save(update_fields=["status", "reconfirm_by", "updated_at"])

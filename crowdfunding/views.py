@@ -26,7 +26,7 @@ from platform_core.web.forms import form_add_application_error
 
 from . import selectors, services
 from .forms import CampaignCancelForm, CampaignFilterForm, CampaignForm, CampaignUpdatePostForm, PledgeForm, TierFormSet
-from .models import Campaign, CampaignKind, CampaignStatus, PledgeStatus
+from .models import Campaign, CampaignKind, CampaignStatus
 
 PAGE_SIZE = 12
 BACKERS_PAGE_SIZE = 50
@@ -338,16 +338,12 @@ def pledge_create(request, campaign_id: int):
 
 
 def _pledge_actions(pledge, now) -> tuple[bool, bool]:
-    """Which buttons to show. A display hint only: the services decide, and a stale button gets
-    their refusal as a message."""
+    """Which buttons to show, by the services' own rules (they decide again on the click)."""
     campaign = pledge.campaign
-    open_ = campaign.status in (CampaignStatus.LIVE, CampaignStatus.SUSPENDED) and campaign.deadline > now
-    cancellable = open_ and pledge.status in services.HELD
-    if cancellable and campaign.is_equity and pledge.status == PledgeStatus.ACTIVE:
-        cutoff = campaign.deadline - datetime.timedelta(hours=services.rules()["EQUITY_CANCEL_CUTOFF_HOURS"])
-        cancellable = now < cutoff
-    reconfirmable = pledge.status == PledgeStatus.ON_HOLD and (pledge.reconfirm_by is None or pledge.reconfirm_by > now)
-    return cancellable, reconfirmable
+    return (
+        services.pledge_cancel_refusal(pledge, campaign, now) is None,
+        services.pledge_reconfirm_refusal(pledge, campaign, now) is None,
+    )
 
 
 @login_required

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Min, Q, QuerySet, Sum
 
 from platform_core.accounts.models import User
 
@@ -45,6 +45,18 @@ def note_list(*, user: User) -> QuerySet[Note]:
     if user.organisation_id:
         own |= Q(holder_organisation_id=user.organisation_id)
     return Note.objects.filter(own).select_related("loan", "loan__borrower").order_by("-pk")
+
+
+def loans_next_due(*, loan_ids: list[int]) -> dict:
+    """Each loan's next unpaid due date, in one query."""
+    return dict(
+        Installment.objects.filter(loan_id__in=loan_ids)
+        .exclude(status=InstallmentStatus.PAID)
+        .values("loan_id")
+        .annotate(next_due=Min("due_date"))
+        .order_by()
+        .values_list("loan_id", "next_due")
+    )
 
 
 def commitment_list(*, user: User) -> QuerySet[Investment]:

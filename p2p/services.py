@@ -36,10 +36,18 @@ from django.db.models import F, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce, Floor
 from django.utils import timezone
 
-from platform_core.accounts.models import MemberRole, Organisation, OrganisationKind, PlatformProperty, Role, User
-from platform_core.accounts.services import entity_default, entity_require_open, kyc_require_verified, party_require_money_rights
+from platform_core.accounts.models import Organisation, OrganisationKind, PlatformProperty, User
+from platform_core.accounts.services import (
+    entity_default,
+    entity_require_open,
+    kyc_require_verified,
+    operator_require,
+    organisation_manager_require,
+    party_require_money_rights,
+    sme_manager_require,
+)
 from platform_core.audit import audit_record
-from platform_core.db import DaysBetween, rows_update
+from platform_core.db import DaysBetween, lock_or_not_found, rows_update
 from platform_core.errors import ApplicationError
 from platform_core.ledger.models import Account
 from platform_core.ledger.services import escrow_for, escrow_refund, fee_changes, transaction_post, transfer, wallet_for
@@ -79,22 +87,16 @@ def business_date(now=None) -> datetime.date:
 
 
 def _require_borrower_manager(user: User, loan: Loan) -> None:
-    if user.organisation_id != loan.borrower_id:
-        raise ApplicationError("not_found", "No such loan.", status=404)
-    if user.member_role not in (MemberRole.OWNER, MemberRole.FINANCE):
-        raise ApplicationError("permission_denied", "Only the organisation's owners and finance members manage its loans.")
-
-
-def _require_operator(user: User) -> None:
-    if not user.is_operator:
-        raise ApplicationError("permission_denied", "Only operators do this.")
+    organisation_manager_require(
+        user,
+        loan.borrower_id,
+        not_found="No such loan.",
+        not_manager="Only the organisation's owners and finance members manage its loans.",
+    )
 
 
 def _lock(loan_id: int) -> Loan:
-    loan = Loan.objects.select_for_update().filter(pk=loan_id).first()
-    if loan is None:
-        raise ApplicationError("not_found", "No such loan.", status=404)
-    return loan
+    return lock_or_not_found(Loan, loan_id, "No such loan.")
 
 
 def _transition(loan: Loan, to: str, *, actor, note: str = "", fields: tuple = ()) -> Loan:
@@ -185,10 +187,11 @@ LOAN_FIELDS = ("amount", "term_months", "method", "purpose", "annual_rate_percen
 
 
 def loan_create(*, user: User, **data) -> Loan:
-    if user.role != Role.SME or user.organisation is None or user.organisation.kind != OrganisationKind.SME:
-        raise ApplicationError("permission_denied", "Only SMEs borrow through loan listings.")
-    if user.member_role not in (MemberRole.OWNER, MemberRole.FINANCE):
-        raise ApplicationError("permission_denied", "Only the organisation's owners and finance members apply for loans.")
+    sme_manager_require(
+        user,
+        not_sme="Only SMEs borrow through loan listings.",
+        not_manager="Only the organisation's owners and finance members apply for loans.",
+    )
     kyc_require_verified(user.organisation)
     entity = entity_default()
     entity_require_open(entity, PlatformProperty.P2P_LENDING)
@@ -239,7 +242,7 @@ def loan_redraft(*, user: User, loan_id: int) -> Loan:
 
 def loan_approve(*, actor: User, loan_id: int, grade: str) -> Loan:
     """The operator grades the loan and lists it; the rate must lie in the grade's band."""
-    _require_operator(actor)
+    operator_require(actor)
     if grade not in Grade.values:
         raise ApplicationError("invalid_grade", f"Choose a grade: {', '.join(Grade.values)}.", field="grade")
     with transaction.atomic():
@@ -270,7 +273,7 @@ def loan_approve(*, actor: User, loan_id: int, grade: str) -> Loan:
 
 
 def loan_reject(*, actor: User, loan_id: int, reason: str) -> Loan:
-    _require_operator(actor)
+    operator_require(actor)
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError("reason_required", "Say why the loan is rejected.", field="reason")

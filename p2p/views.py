@@ -16,7 +16,6 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Min
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -367,14 +366,7 @@ def loan_mine(request):
         return redirect("p2p:loan-list")
     page = Paginator(selectors.loan_list(user=request.user, mine=True), MINE_PAGE_SIZE).get_page(request.GET.get("page"))
     _with_rate(page)
-    next_due = dict(
-        Installment.objects.filter(loan__in=[loan.pk for loan in page])
-        .exclude(status=InstallmentStatus.PAID)
-        .values("loan_id")
-        .annotate(next_due=Min("due_date"))
-        .order_by()
-        .values_list("loan_id", "next_due")
-    )
+    next_due = selectors.loans_next_due(loan_ids=[loan.pk for loan in page])
     for loan in page:
         loan.next_due = next_due.get(loan.pk)
     return render(request, "p2p/loan_mine.html", {"page": page, "now": timezone.now()})

@@ -3,6 +3,16 @@
 from django.db import connection
 from django.db.models import Func, IntegerField
 
+from platform_core.errors import ApplicationError
+
+
+def lock_or_not_found(model, pk, message: str):
+    """SELECT ... FOR UPDATE one row by primary key, or ApplicationError not_found (404)."""
+    row = model.objects.select_for_update().filter(pk=pk).first()
+    if row is None:
+        raise ApplicationError("not_found", message, status=404)
+    return row
+
 
 def rows_update(model, field: str, values: dict, *more: tuple[str, dict]) -> None:
     """Set `field` (and further (field, {pk: value}) pairs) on many rows in ONE statement:

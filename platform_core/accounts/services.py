@@ -189,9 +189,37 @@ def party_of(user: User) -> User | Organisation:
 def party_require_money_rights(user: User) -> User | Organisation:
     """The user's party, if the user may move its money (owners and finance members of an organisation)."""
     party = party_of(user)
-    if isinstance(party, Organisation) and user.member_role not in (MemberRole.OWNER, MemberRole.FINANCE):
+    if isinstance(party, Organisation) and user.member_role not in MANAGER_ROLES:
         raise ApplicationError("permission_denied", "Only the organisation's owners and finance members move its money.")
     return party
+
+
+# --- who may act ------------------------------------------------------------------------------
+
+MANAGER_ROLES = (MemberRole.OWNER, MemberRole.FINANCE)
+
+
+def operator_require(user: User) -> None:
+    if not user.is_operator:
+        raise ApplicationError("permission_denied", "Only operators do this.")
+
+
+def organisation_manager_require(user: User, organisation_id: int, *, not_found: str, not_manager: str) -> None:
+    """The user manages (owner or finance member) this organisation's business. Another
+    organisation's object answers not_found, so it is not revealed."""
+    if user.organisation_id != organisation_id:
+        raise ApplicationError("not_found", not_found, status=404)
+    if user.member_role not in MANAGER_ROLES:
+        raise ApplicationError("permission_denied", not_manager)
+
+
+def sme_manager_require(user: User, *, not_sme: str, not_manager: str) -> Organisation:
+    """The user's SME, if the user is one of its owners or finance members."""
+    if user.role != Role.SME or user.organisation is None or user.organisation.kind != OrganisationKind.SME:
+        raise ApplicationError("permission_denied", not_sme)
+    if user.member_role not in MANAGER_ROLES:
+        raise ApplicationError("permission_denied", not_manager)
+    return user.organisation
 
 
 # --- platform entities (market access and exit) -----------------------------------------------
@@ -228,8 +256,7 @@ def entity_require_open(entity: PlatformEntity, prop: str) -> None:
 
 
 def entity_transition(*, entity: PlatformEntity, to: str, actor: User, note: str = "") -> PlatformEntity:
-    if not (actor.is_operator or actor.is_superuser):
-        raise ApplicationError("permission_denied", "Only operators change a platform entity's licence.")
+    operator_require(actor)
     with transaction.atomic():
         locked = PlatformEntity.objects.select_for_update().get(pk=entity.pk)
         return transition(locked, to, transitions=LICENCE_TRANSITIONS, actor=actor, field="licence_status", note=note)
