@@ -24,7 +24,7 @@ import zoneinfo
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
@@ -45,7 +45,7 @@ from platform_core.accounts.services import (
     sme_manager_require,
 )
 from platform_core.audit import audit_record, audit_trail, audit_transition
-from platform_core.db import lock_or_not_found
+from platform_core.db import lock_or_not_found, row_lock
 from platform_core.errors import ApplicationError
 from platform_core.ledger.models import Account
 from platform_core.ledger.services import (
@@ -684,16 +684,57 @@ def equity_invested_12_months(user: User, now) -> Decimal:
     )
 
 
-def _party_lock(party):
-    # `_meta.model`, not type(): the web passes request.user, a SimpleLazyObject around the User.
-    list(party._meta.model.objects.select_for_update().filter(pk=party.pk).values_list("pk"))
-
-
 def _held_pledges_of(party, campaign_id: int):
     q = Pledge.objects.filter(campaign_id=campaign_id, status__in=HELD)
     if isinstance(party, Organisation):
         return q.filter(backer_organisation=party)
     return q.filter(backer=party, backer_organisation__isnull=True)
+
+
+# Add one pledge to its campaign's counters, if the campaign is live, before its deadline, below its
+# maximum and (equity) below its maximum number of investors, which a backer already holding a
+# pledge does not count against. Whether the backer already holds one is asked inside the same
+# statement; the backer's row lock, taken first, keeps their other pledges still until the commit.
+# Plain SQL (PostgreSQL and SQLite alike): this is the row every concurrent pledge waits for, and the
+# ORM would spend longer building the statement than the database spends running it.
+PLEDGE_COUNT_SQL = """
+UPDATE crowdfunding_campaign
+   SET raised_amount = raised_amount + %(amount)s,
+       pledge_count = pledge_count + 1,
+       investor_count = investor_count + CASE WHEN {known} THEN 0 ELSE 1 END,
+       updated_at = %(now)s
+ WHERE id = %(campaign)s AND status = %(live)s AND deadline > %(now)s
+   AND (maximum_amount IS NULL OR maximum_amount >= raised_amount + %(amount)s)
+   {investor_cap}
+"""
+BACKER_KNOWN_SQL = """EXISTS (
+    SELECT 1 FROM crowdfunding_pledge AS p
+     WHERE p.campaign_id = %(campaign)s AND p.status IN (%(active)s, %(on_hold)s) AND p.id <> %(pledge)s AND {backer}
+)"""
+
+
+def _pledge_count_in(campaign: Campaign, *, pledge: Pledge, party, now, max_investors: int | None) -> bool:
+    """Count a new pledge into its campaign (PLEDGE_COUNT_SQL); False if the campaign refused it."""
+    if isinstance(party, Organisation):
+        backer = "p.backer_organisation_id = %(party)s"
+    else:
+        backer = "p.backer_id = %(party)s AND p.backer_organisation_id IS NULL"
+    known = BACKER_KNOWN_SQL.format(backer=backer)
+    investor_cap = "" if max_investors is None else f"AND ({known} OR investor_count < %(max_investors)s)"
+    params = {
+        "amount": connection.ops.adapt_decimalfield_value(pledge.amount),
+        "now": connection.ops.adapt_datetimefield_value(now),
+        "campaign": campaign.pk,
+        "live": CampaignStatus.LIVE.value,
+        "active": PledgeStatus.ACTIVE.value,
+        "on_hold": PledgeStatus.ON_HOLD.value,
+        "pledge": pledge.pk,
+        "party": party.pk,
+        "max_investors": max_investors,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(PLEDGE_COUNT_SQL.format(known=known, investor_cap=investor_cap), params)
+        return cursor.rowcount == 1
 
 
 def _refusal_reason(campaign_id: int, amount: Decimal, now, new_investor: bool) -> ApplicationError:
@@ -775,7 +816,7 @@ def pledge_create(*, user: User, campaign_id: int, amount, tier_id: int | None =
 
     wallet, escrow = wallet_and_escrow(party, campaign, campaign.currency)
     with transaction.atomic():
-        _party_lock(party)  # serialises one backer's pledges: investor count, 12-month limit
+        row_lock(party)  # serialises one backer's pledges: investor count, 12-month limit
         if campaign.is_equity and not isinstance(party, Organisation):
             limit = equity_investor_limit(user)
             if limit is not None:
@@ -786,7 +827,6 @@ def pledge_create(*, user: User, campaign_id: int, amount, tier_id: int | None =
                         f"Your 12-month equity crowdfunding limit is {limit}; you have {max(limit - used, ZERO)} left.",
                         field="amount",
                     )
-        new_investor = not _held_pledges_of(party, campaign.pk).exists()
         pledge = Pledge.objects.create(
             campaign=campaign,
             backer=user,
@@ -808,16 +848,16 @@ def pledge_create(*, user: User, campaign_id: int, amount, tier_id: int | None =
             savepoint=False,
         )
         # The hot rows come last, so they stay locked only until the commit: the escrow (locked at
-        # the end of the transfer), then the tier and the campaign (conditional UPDATEs).
-        counters = {"raised_amount": F("raised_amount") + amount, "pledge_count": F("pledge_count") + 1, "updated_at": now}
-        guard = Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.LIVE, deadline__gt=now).filter(
-            Q(maximum_amount__isnull=True) | Q(maximum_amount__gte=F("raised_amount") + amount)
+        # the end of the transfer), then the campaign and the tier (conditional UPDATEs).
+        counted = _pledge_count_in(
+            campaign,
+            pledge=pledge,
+            party=party,
+            now=now,
+            max_investors=campaign.equity_terms.max_investors if campaign.is_equity else None,
         )
-        if new_investor:
-            counters["investor_count"] = F("investor_count") + 1
-            if campaign.is_equity:
-                guard = guard.filter(investor_count__lt=campaign.equity_terms.max_investors)
-        if guard.update(**counters) != 1:
+        if not counted:
+            new_investor = not _held_pledges_of(party, campaign.pk).exclude(pk=pledge.pk).exists()
             raise _refusal_reason(campaign.pk, amount, now, new_investor)
         if tier is not None:
             taken = (

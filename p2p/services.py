@@ -47,7 +47,7 @@ from platform_core.accounts.services import (
     sme_manager_require,
 )
 from platform_core.audit import audit_record
-from platform_core.db import DaysBetween, lock_or_not_found, rows_update
+from platform_core.db import DaysBetween, lock_or_not_found, row_lock, rows_update
 from platform_core.errors import ApplicationError
 from platform_core.ledger.models import Account
 from platform_core.ledger.services import escrow_for, escrow_refund, fee_changes, transaction_post, transfer, wallet_for
@@ -338,7 +338,7 @@ def investment_create(*, user: User, loan_id: int, amount, now=None) -> Investme
             field="amount",
         )
     with transaction.atomic():
-        party._meta.model.objects.select_for_update().filter(pk=party.pk).first()  # one investor's investments in turn
+        row_lock(party)  # one investor's investments in turn
         new_investor = not _held_by(party, loan.pk).exists()
         updated = Loan.objects.filter(
             pk=loan.pk, status=LoanStatus.LISTED, funding_deadline__gt=now, funded_amount__lte=F("amount") - amount

@@ -14,6 +14,20 @@ def lock_or_not_found(model, pk, message: str):
     return row
 
 
+def row_lock(instance) -> bool:
+    """SELECT ... FOR UPDATE one row (a model instance, or a lazy request.user) in one plain
+    statement; False if the row is gone. Serialises what one party does, where the ORM's query
+    building would cost more than the lock itself (a hot path)."""
+    meta = instance._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {connection.ops.quote_name(meta.db_table)} WHERE {connection.ops.quote_name(meta.pk.column)} = %s"
+            + (" FOR UPDATE" if connection.features.has_select_for_update else ""),
+            [instance.pk],
+        )
+        return cursor.fetchone() is not None
+
+
 def rows_update(model, field: str, values: dict, *more: tuple[str, dict]) -> None:
     """Set `field` (and further (field, {pk: value}) pairs) on many rows in ONE statement:
     `UPDATE ... FROM unnest(ids, values)` on PostgreSQL, bulk_update elsewhere. Rows the caller has

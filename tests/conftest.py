@@ -13,6 +13,15 @@ def _fresh_cache():
     yield
 
 
+@pytest.fixture(params=["one_statement", "in_steps"])
+def posting_path(request, monkeypatch):
+    """Run a test through each way the ledger posts: in one statement (PostgreSQL) and in steps (the
+    portable path, e.g. the SQLite demo), both on the test database."""
+    if request.param == "in_steps":
+        monkeypatch.setattr(ledger, "_posting_method", lambda: ledger._post_in_steps)
+    return request.param
+
+
 @pytest.fixture
 def investor(db):
     return UserFactory()

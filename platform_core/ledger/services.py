@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -120,18 +120,19 @@ def transaction_post(
     Raises ApplicationError("insufficient_funds") when an account would go below zero, and
     ValueError for a programming error (unbalanced, zero or unrounded amounts).
 
-    Order of work, so that accounts stay locked as briefly as possible: write the transaction and
-    its legs, and only then lock the accounts (SELECT ... FOR UPDATE in primary-key order, so
-    concurrent postings cannot deadlock), check that none goes below zero, and update the balances
-    in one statement. A handful of statements whatever the number of legs. An error rolls back
-    everything written here (a savepoint inside a caller's transaction), so a caller may go on.
+    The amounts are checked here; the database then locks the accounts in primary-key order (so
+    concurrent postings cannot deadlock), refuses to overdraw, inserts the transaction and its legs
+    and updates the balances: in ONE statement on PostgreSQL (`_post_in_one_statement`), in a
+    handful elsewhere (`_post_in_steps`). An error rolls back everything written here (a savepoint
+    inside a caller's transaction), so a caller may go on.
     """
     changes = [(account if isinstance(account, int) else account.pk, account, Decimal(delta)) for account, delta in changes]
     if len(changes) < 2:
         raise ValueError("A transaction has at least two legs.")
     ids = sorted({pk for pk, _, _ in changes})
+    guarded = bool(reference) and not reference_is_new
     with transaction.atomic(savepoint=savepoint):
-        if reference and not reference_is_new:
+        if guarded:
             existing = Transaction.objects.filter(reference=reference).first()
             if existing is not None:
                 return existing
@@ -141,49 +142,109 @@ def transaction_post(
             accounts.update({a.pk: a for a in Account.objects.filter(pk__in=missing).only("pk", "purpose", "currency")})
         totals: dict[str, Decimal] = defaultdict(Decimal)
         net: dict[int, Decimal] = defaultdict(Decimal)
+        legs = []
         for pk, _, delta in changes:
             account = accounts[pk]
             if delta == 0 or delta != quantize(delta, account.currency):
                 raise ValueError(f"Leg amount {delta} is zero or not rounded to the minor unit of {account.currency}.")
             totals[account.currency] += delta * account.side
             net[pk] += delta
+            legs.append((pk, delta * account.side, account.currency))
         if any(total != 0 for total in totals.values()):
             raise ValueError(f"Unbalanced transaction: {dict(totals)}")
-        if reference and not reference_is_new:
+        txn = Transaction(kind=kind, memo=memo[:300], reference=reference or None, created_by=actor, created_at=timezone.now())
+        post = _posting_method()
+        if guarded:
             try:
                 with transaction.atomic():
-                    txn = Transaction.objects.create(kind=kind, memo=memo[:300], reference=reference, created_by=actor)
+                    new_balances = post(txn, legs, net)
             except IntegrityError:  # posted concurrently under the same reference: one effect
                 return Transaction.objects.get(reference=reference)
         else:
-            txn = Transaction.objects.create(kind=kind, memo=memo[:300], reference=reference or None, created_by=actor)
-        Leg.objects.bulk_create(
-            [
-                Leg(transaction=txn, account_id=pk, amount=delta * accounts[pk].side, currency=accounts[pk].currency)
-                for pk, _, delta in changes
-            ],
-            batch_size=5000,
-        )
-        locked = {
-            pk: (balance, allow_negative, name, currency)
-            for pk, balance, allow_negative, name, currency in Account.objects.select_for_update()
-            .filter(pk__in=ids)
-            .order_by("pk")
-            .values_list("pk", "balance", "allow_negative", "name", "currency")
-        }
-        new_balances = {}
-        for pk, delta in net.items():
-            balance, allow_negative, name, currency = locked[pk]
-            if not allow_negative and balance + delta < 0:
-                raise ApplicationError(
-                    "insufficient_funds", f"Insufficient funds: {name} holds {balance} {currency}.", field="amount"
-                )
-            new_balances[pk] = balance + delta
-        rows_update(Account, "balance", new_balances)
+            new_balances = post(txn, legs, net)
     for pk, account, _ in changes:  # keep callers' instances current
         if not isinstance(account, int):
             account.balance = new_balances[pk]
     return txn
+
+
+def _posting_method():
+    return _post_in_one_statement if connection.vendor == "postgresql" else _post_in_steps
+
+
+# Lock (in pk order, before anything is changed), move the balances where none goes below zero,
+# insert the transaction and its legs. `moved` lists the accounts whose balance changed: fewer than
+# asked means an overdraft, and the caller rolls the whole statement back.
+POST_SQL = """
+WITH locked AS MATERIALIZED (
+    SELECT id FROM ledger_account WHERE id = ANY(%(ids)s::bigint[]) ORDER BY id FOR UPDATE
+), moved AS (
+    UPDATE ledger_account AS a SET balance = a.balance + v.delta
+      FROM unnest(%(ids)s::bigint[], %(deltas)s::numeric[]) AS v(id, delta)
+     WHERE a.id = v.id AND a.id IN (SELECT id FROM locked) AND (a.allow_negative OR a.balance + v.delta >= 0)
+    RETURNING a.id, a.balance
+), txn AS (
+    INSERT INTO ledger_transaction (kind, memo, reference, created_by_id, created_at)
+    VALUES (%(kind)s, %(memo)s, %(reference)s, %(actor)s, %(created_at)s) RETURNING id
+), legs AS (
+    INSERT INTO ledger_leg (transaction_id, account_id, amount, currency)
+    SELECT txn.id, l.account, l.amount, l.currency
+      FROM txn, unnest(%(leg_accounts)s::bigint[], %(leg_amounts)s::numeric[], %(leg_currencies)s::varchar[])
+           WITH ORDINALITY AS l(account, amount, currency, n)
+     ORDER BY l.n
+)
+SELECT txn.id, array_agg(moved.id), array_agg(moved.balance) FROM txn LEFT JOIN moved ON true GROUP BY txn.id
+"""
+
+
+def _post_in_one_statement(txn: Transaction, legs: list, net: dict[int, Decimal]) -> dict[int, Decimal]:
+    ids = list(net)
+    params = {
+        "ids": ids,
+        "deltas": [net[pk] for pk in ids],
+        "kind": txn.kind,
+        "memo": txn.memo,
+        "reference": txn.reference,
+        "actor": txn.created_by_id,
+        "created_at": txn.created_at,
+        "leg_accounts": [pk for pk, _, _ in legs],
+        "leg_amounts": [amount for _, amount, _ in legs],
+        "leg_currencies": [currency for _, _, currency in legs],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(POST_SQL, params)
+        txn.pk, moved_ids, moved_balances = cursor.fetchone()
+    new_balances = dict(zip(moved_ids, moved_balances, strict=True)) if moved_ids != [None] else {}
+    if len(new_balances) != len(ids):
+        _raise_insufficient_funds(next(pk for pk in ids if pk not in new_balances))
+    return new_balances
+
+
+def _post_in_steps(txn: Transaction, legs: list, net: dict[int, Decimal]) -> dict[int, Decimal]:
+    txn.save(force_insert=True)
+    Leg.objects.bulk_create(
+        [Leg(transaction=txn, account_id=pk, amount=amount, currency=currency) for pk, amount, currency in legs],
+        batch_size=5000,
+    )
+    locked = Account.objects.select_for_update().filter(pk__in=net).order_by("pk")
+    balances = {
+        pk: (balance, allow_negative) for pk, balance, allow_negative in locked.values_list("pk", "balance", "allow_negative")
+    }
+    new_balances = {}
+    for pk, delta in net.items():
+        balance, allow_negative = balances[pk]
+        if not allow_negative and balance + delta < 0:
+            _raise_insufficient_funds(pk)
+        new_balances[pk] = balance + delta
+    rows_update(Account, "balance", new_balances)
+    return new_balances
+
+
+def _raise_insufficient_funds(pk: int):
+    account = Account.objects.only("name", "balance", "currency").get(pk=pk)
+    raise ApplicationError(
+        "insufficient_funds", f"Insufficient funds: {account.name} holds {account.balance} {account.currency}.", field="amount"
+    )
 
 
 def transfer(

@@ -25,7 +25,7 @@ from platform_core.models import AuditEvent
 
 from ..factories import SmeUserFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("posting_path")]
 
 
 class PendingGateway(SandboxPaymentGateway):

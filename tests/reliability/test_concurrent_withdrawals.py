@@ -1,5 +1,6 @@
-"""Fifty withdrawals race for one wallet: real threads, real PostgreSQL, each in its own connection.
-The row lock in transaction_post must let exactly as many through as the balance covers."""
+"""Fifty withdrawals race for one wallet, and transfers cross between two wallets: real threads, real
+PostgreSQL, each in its own connection. The row locks in transaction_post must let exactly as many
+through as the balance covers, and never deadlock. Both ways of posting are raced."""
 
 import threading
 import uuid
@@ -16,7 +17,9 @@ from platform_core.ledger import services as ledger
 from platform_core.ledger.checks import ledger_problems
 from platform_core.ledger.models import AccountPurpose, Leg, Payment, PaymentDirection, PaymentStatus
 
-pytestmark = pytest.mark.django_db(transaction=True)
+from ..factories import UserFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("posting_path")]
 
 THREADS = 50
 AMOUNT = Decimal("30.00")
@@ -101,3 +104,25 @@ def test_concurrent_withdrawals_through_the_api(investor, fund):
 
     assert outcomes == {201: EXPECTED_OK, (400, "insufficient_funds"): THREADS - EXPECTED_OK}
     _assert_books(wallet)
+
+
+def test_transfers_crossing_between_two_wallets_never_deadlock(investor, fund):
+    """Half the threads move money A -> B, half B -> A, each posting locking both wallets: locks
+    taken in account order let every transfer through, with no deadlock error, and the money adds up."""
+    other = UserFactory()
+    wallet_a, wallet_b = fund(investor, FUNDED), fund(other, FUNDED)
+    step = Decimal("7.00")
+
+    def move(i):
+        source, destination = (wallet_a, wallet_b) if i % 2 else (wallet_b, wallet_a)
+        ledger.transfer(source=source, destination=destination, amount=step * (i % 3 + 1), kind="test_transfer")
+        return "ok"
+
+    outcomes = Counter(_race(move))
+
+    assert outcomes == {"ok": THREADS}
+    moved_to_b = sum(step * (i % 3 + 1) * (1 if i % 2 else -1) for i in range(THREADS))
+    wallet_a.refresh_from_db()
+    wallet_b.refresh_from_db()
+    assert (wallet_a.balance, wallet_b.balance) == (FUNDED - moved_to_b, FUNDED + moved_to_b)
+    assert ledger_problems() == []
