@@ -90,6 +90,23 @@ def test_concurrent_pledges_respect_the_investor_cap(fund):
     assert campaign.investor_count == 10
 
 
+def test_backers_pledging_again_concurrently_count_once_against_the_investor_cap(fund):
+    """Three investors pledge twelve times each, all at once, to an offering capped at two investors:
+    a backer already in counts once and is never refused for the cap, so each investor holds all
+    twelve pledges or none."""
+    campaign = live_campaign(kind="equity", target="1000.00", maximum="100000.00")
+    campaign.equity_terms.max_investors = 2
+    campaign.equity_terms.save()
+    users = _investors(fund, 3, amount="2000.00")
+    results = _pledge_all([(u, campaign.pk, {"amount": "100.00"}) for _ in range(12) for u in users])
+    assert Counter(results) == {(201, None): 24, (409, "max_investors_reached"): 12}
+    held = Counter(Pledge.objects.filter(campaign=campaign, status=PledgeStatus.ACTIVE).values_list("backer_id", flat=True))
+    assert sorted(held.values()) == [12, 12]
+    campaign.refresh_from_db()
+    assert (campaign.investor_count, campaign.pledge_count, campaign.raised_amount) == (2, 24, Decimal("2400.00"))
+    assert ledger_problems() == []
+
+
 def test_one_investors_concurrent_pledges_stay_within_the_12_month_limit(fund):
     """Income 50,000, net worth 40,000: limit max(2,500, 5% of 50,000) = 2,500 across offerings."""
     investor = UserFactory(profile=None)
