@@ -1,10 +1,13 @@
+import datetime
+
+from django.conf import settings
 from django.contrib import admin, messages
 
 from platform_core.admin_base import PlatformAdmin, ReadOnlyAdmin
 from platform_core.errors import ApplicationError
 
 from . import services
-from .models import Grade, Installment, Investment, Loan, Note, Repayment, RepaymentShare
+from .models import Grade, Installment, Investment, Loan, Note, Repayment, RepaymentShare, arrears_since, business_date
 
 
 class InstallmentInline(admin.TabularInline):
@@ -51,6 +54,26 @@ def _approve_action(grade):
     return action
 
 
+class DelinquencyBucketFilter(admin.SimpleListFilter):
+    """Loans by delinquency bucket: a bucket of days past due is a range of arrears dates."""
+
+    title = "delinquency bucket"
+    parameter_name = "bucket"
+
+    def lookups(self, request, model_admin):
+        return [(label, label) for _, _, label in settings.P2P["DELINQUENCY_BUCKETS"]]
+
+    def queryset(self, request, queryset):
+        for low, high, label in settings.P2P["DELINQUENCY_BUCKETS"]:
+            if self.value() == label:
+                today = business_date()
+                queryset = queryset.filter(arrears_since__lte=today - datetime.timedelta(days=low))
+                if high is not None:
+                    queryset = queryset.filter(arrears_since__gte=today - datetime.timedelta(days=high))
+                return queryset
+        return queryset
+
+
 @admin.register(Loan)
 class LoanAdmin(PlatformAdmin):
     list_display = [
@@ -68,12 +91,23 @@ class LoanAdmin(PlatformAdmin):
         "delinquency_bucket",
         "created_at",
     ]
-    list_filter = ["status", "grade", "method", "delinquency_bucket"]
+    list_filter = ["status", "grade", "method", DelinquencyBucketFilter]
     search_fields = ["borrower__legal_name", "purpose"]
     list_select_related = ["borrower"]
     inlines = [InstallmentInline]
-    readonly_fields = [f.name for f in Loan._meta.fields]
+    readonly_fields = [f.name for f in Loan._meta.fields] + ["days_past_due", "delinquency_bucket"]
     actions = [_approve_action(grade) for grade in Grade.values] + ["reject"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(arrears_since=arrears_since())
+
+    @admin.display(description="days past due")
+    def days_past_due(self, loan):
+        return loan.days_past_due
+
+    @admin.display(description="delinquency bucket")
+    def delinquency_bucket(self, loan):
+        return loan.delinquency_bucket
 
     def has_change_permission(self, request, obj=None):
         # the operator acts through the actions (services); a loan's fields are not edited by hand

@@ -10,11 +10,18 @@ Invariants:
   unit, the residue in the last installment's principal). Paid parts never exceed what is due.
 - Every repayment is a ledger transaction from the payer to the note holders (less the investor
   service fee) and a Repayment row with its allocation; RepaymentShare rows say what each note got.
+- Days past due and the delinquency bucket are not stored: they follow from the oldest installment
+  still unpaid and the business date (`Loan.days_past_due`), so they are right every day and the
+  moment a repayment clears the arrears, with no daily rewrite of every late loan.
 """
+
+import datetime
+import zoneinfo
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
+from django.utils import timezone
 
 from platform_core.accounts.models import Organisation, PlatformEntity
 from platform_core.money import money_field, sums_to
@@ -74,6 +81,38 @@ PUBLIC = {
 }
 
 
+def business_date(now=None) -> datetime.date:
+    """The platform's business date (the default time zone's calendar day)."""
+    return timezone.localtime(now or timezone.now(), zoneinfo.ZoneInfo(settings.PLATFORM_DEFAULT_TIME_ZONE)).date()
+
+
+def bucket_of(days: int) -> str:
+    """The delinquency bucket (settings P2P["DELINQUENCY_BUCKETS"]) of so many days past due."""
+    for low, high, label in settings.P2P["DELINQUENCY_BUCKETS"]:
+        if days >= low and (high is None or days <= high):
+            return label
+    return ""
+
+
+def late_installments(loan, *, before: datetime.date | None = None):
+    """Installments of `loan` (a loan, its id or an OuterRef) still unpaid that fell due before
+    `before` (default: the business date)."""
+    return Installment.objects.filter(
+        loan=loan, status__in=[InstallmentStatus.PENDING, InstallmentStatus.OVERDUE], due_date__lt=before or business_date()
+    )
+
+
+def arrears_since(loan_ref: str = "pk") -> Subquery:
+    """The due date of the loan's oldest late installment, as a subquery over the outer row's
+    `loan_ref`: lists annotate it (`arrears_since=arrears_since()`) and stay one query whatever their
+    length. None when none is late."""
+    return Subquery(late_installments(OuterRef(loan_ref)).order_by("due_date").values("due_date")[:1])
+
+
+def days_past_due_of(since: datetime.date | None, today: datetime.date | None = None) -> int:
+    return max(((today or business_date()) - since).days, 0) if since else 0
+
+
 class Loan(models.Model):
     entity = models.ForeignKey(PlatformEntity, on_delete=models.PROTECT, related_name="loans")
     borrower = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="loans")
@@ -98,8 +137,6 @@ class Loan(models.Model):
     service_fee_rate = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
     penalty_daily_rate = models.DecimalField(max_digits=8, decimal_places=6, null=True, blank=True)
     principal_outstanding = money_field(default=0)
-    days_past_due = models.PositiveIntegerField(default=0)
-    delinquency_bucket = models.CharField(max_length=8, blank=True)
     defaulted_at = models.DateTimeField(null=True, blank=True)
     written_off_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -124,6 +161,22 @@ class Loan(models.Model):
     @property
     def progress_percent(self) -> int:
         return int(self.funded_amount * 100 / self.amount) if self.amount else 0
+
+    @property
+    def days_past_due(self) -> int:
+        """Days since the oldest unpaid installment fell due, as of the business date (0 when none is
+        late). Reads `arrears_since` where the selector annotated it; a loan loaded without it asks."""
+        if "arrears_since" not in self.__dict__:
+            self.arrears_since = late_installments(self.pk).order_by("due_date").values_list("due_date", flat=True).first()
+        return days_past_due_of(self.arrears_since)
+
+    @property
+    def delinquency_bucket(self) -> str:
+        return bucket_of(self.days_past_due)
+
+    def refresh_from_db(self, *args, **kwargs):
+        self.__dict__.pop("arrears_since", None)  # asked again with the rest
+        super().refresh_from_db(*args, **kwargs)
 
 
 class InvestmentStatus(models.TextChoices):

@@ -6,12 +6,12 @@ from django.db.models import Min, Q, QuerySet, Sum
 
 from platform_core.accounts.models import User
 
-from .models import PUBLIC, Installment, InstallmentStatus, Investment, InvestmentStatus, Loan, Note
+from .models import PUBLIC, Installment, InstallmentStatus, Investment, InvestmentStatus, Loan, Note, arrears_since
 
 
 def loan_list(*, user: User | None, status: str = "", grade: str = "", mine: bool = False) -> QuerySet[Loan]:
     """Listed and later loans for everyone; the borrower also sees its drafts; staff see all."""
-    qs = Loan.objects.select_related("borrower")
+    qs = Loan.objects.select_related("borrower").annotate(arrears_since=arrears_since())
     authenticated = user is not None and user.is_authenticated
     own = Q(borrower_id=user.organisation_id) if authenticated and user.organisation_id else Q(pk__in=[])
     if mine:
@@ -44,7 +44,19 @@ def note_list(*, user: User) -> QuerySet[Note]:
     own = Q(holder=user, holder_organisation__isnull=True)
     if user.organisation_id:
         own |= Q(holder_organisation_id=user.organisation_id)
-    return Note.objects.filter(own).select_related("loan", "loan__borrower").order_by("-pk")
+    return (
+        Note.objects.filter(own)
+        .select_related("loan", "loan__borrower")
+        .annotate(loan_arrears_since=arrears_since("loan_id"))
+        .order_by("-pk")
+    )
+
+
+def _with_loan_arrears(notes: list[Note]) -> list[Note]:
+    """Hand each note's annotated arrears to its loan, so `note.loan.days_past_due` asks nothing."""
+    for note in notes:
+        note.loan.arrears_since = note.loan_arrears_since
+    return notes
 
 
 def loans_next_due(*, loan_ids: list[int]) -> dict:
@@ -69,7 +81,7 @@ def commitment_list(*, user: User) -> QuerySet[Investment]:
 
 def portfolio(*, user: User) -> dict:
     """Expected and received cash flows of the user's notes, and the overdue ones."""
-    notes = list(note_list(user=user))
+    notes = _with_loan_arrears(list(note_list(user=user)))
     received = {
         "principal": sum((n.received_principal for n in notes), Decimal("0.00")),
         "interest": sum((n.received_interest for n in notes), Decimal("0.00")),

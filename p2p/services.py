@@ -26,7 +26,6 @@ Rules (defaults in settings.P2P, DOMAIN.md section 3):
 """
 
 import datetime
-import zoneinfo
 from collections import defaultdict
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
@@ -68,6 +67,7 @@ from .models import (
     Repayment,
     RepaymentShare,
     RepaymentSource,
+    business_date,
 )
 from .schedules import schedule_generate
 
@@ -76,11 +76,6 @@ CENT = Decimal("0.01")
 
 def rules() -> dict:
     return settings.P2P
-
-
-def business_date(now=None) -> datetime.date:
-    """The platform's business date (the default time zone's calendar day)."""
-    return timezone.localtime(now or timezone.now(), zoneinfo.ZoneInfo(settings.PLATFORM_DEFAULT_TIME_ZONE)).date()
 
 
 # --- permissions and state --------------------------------------------------------------------
@@ -618,21 +613,12 @@ def _repayment_post(
         batch_size=1000,
     )
     loan.principal_outstanding -= parts["principal"]
-    # the arrears this payment cleared leave the delinquency buckets at once, not at the next sweep
-    oldest = loan.installments.filter(status=InstallmentStatus.OVERDUE).aggregate(d=Min("due_date"))["d"]
-    loan.days_past_due = max((business_date(now) - oldest).days, 0) if oldest else 0
-    loan.delinquency_bucket = bucket_of(loan.days_past_due)
-    loan.save(update_fields=["principal_outstanding", "days_past_due", "delinquency_bucket", "updated_at"])
+    loan.save(update_fields=["principal_outstanding", "updated_at"])
+    loan.__dict__.pop("arrears_since", None)  # the installments this payment cleared leave the arrears at once
     audit_record(repayment, action="created", actor=actor, data={k: str(v) for k, v in parts.items()})
     if not loan.installments.exclude(status=InstallmentStatus.PAID).exists():
-        loan.closed_at, loan.days_past_due, loan.delinquency_bucket = now, 0, ""
-        _transition(
-            loan,
-            LoanStatus.REPAID,
-            actor=actor,
-            note="every installment paid",
-            fields=("closed_at", "days_past_due", "delinquency_bucket"),
-        )
+        loan.closed_at = now
+        _transition(loan, LoanStatus.REPAID, actor=actor, note="every installment paid", fields=("closed_at",))
     return repayment
 
 
@@ -793,18 +779,12 @@ def _auto_debit(loan_id: int, *, today: datetime.date, now) -> int:
 # --- overdue ----------------------------------------------------------------------------------
 
 
-def bucket_of(days: int) -> str:
-    for low, high, label in rules()["DELINQUENCY_BUCKETS"]:
-        if days >= low and (high is None or days <= high):
-            return label
-    return ""
-
-
-def overdue_sweep(*, today: datetime.date | None = None) -> dict[str, int]:
-    """The daily job: mark overdue installments and accrue their penalty interest (one UPDATE), age
-    loans through the delinquency buckets (a GROUP BY and one UPDATE), then default loans after 90
-    days and write them off at 121 (a bounded batch each, set-based; the task runs again while a
-    batch comes back full).
+def overdue_sweep(*, today: datetime.date | None = None) -> dict:
+    """The daily job, in one transaction: mark overdue installments and accrue their penalty
+    interest (one UPDATE), then default loans more than 90 days past due and write them off after
+    120 (a bounded batch each, set-based; `more` says the task should run again).
+    Days past due and buckets need no ageing pass: they follow from the oldest unpaid installment
+    (`Loan.days_past_due`).
     Idempotent for a given day: penalty accrues up to `today` once, recorded in `penalty_through`."""
     today = today or business_date()
     running = Loan.objects.filter(status__in=[LoanStatus.ACTIVE, LoanStatus.DEFAULTED]).values("pk")
@@ -823,29 +803,57 @@ def overdue_sweep(*, today: datetime.date | None = None) -> dict[str, int]:
                 penalty_due=F("penalty_due") + Floor(unpaid * days * Value(rate * 100)) / Value(100),
             )
         )
-        # days past due: the oldest overdue installment of each loan, one GROUP BY and one UPDATE
-        overdue = Installment.objects.filter(loan_id__in=running, status=InstallmentStatus.OVERDUE)
-        oldest = dict(overdue.order_by().values("loan_id").annotate(oldest=Min("due_date")).values_list("loan_id", "oldest"))
-        ages = {loan_id: (today - due).days for loan_id, due in oldest.items()}
-        rows_update(Loan, "days_past_due", ages, ("delinquency_bucket", {pk: bucket_of(days) for pk, days in ages.items()}))
-        # (a repayment that clears the arrears resets its loan at once: see _repayment_post)
-    defaulted = _loans_move(
-        LoanStatus.ACTIVE, LoanStatus.DEFAULTED, days_over=rules()["DEFAULT_AFTER_DAYS"], stamp="defaulted_at"
+        defaulted, written_off, more = _loans_default_and_write_off(today)
+    return {"penalised": penalised, "defaulted": defaulted, "written_off": written_off, "more": more}
+
+
+def _loans_default_and_write_off(today: datetime.date) -> tuple[int, int, bool]:
+    """Default running loans more than DEFAULT_AFTER_DAYS past due and write off those more than
+    WRITE_OFF_AFTER_DAYS - 1, a bounded batch of each, set-based. One GROUP BY finds them from
+    their overdue installments (just marked: every late installment of a running loan is `overdue`
+    now), starting from the late installments, a small part of the book; True when more remain."""
+    default_after, write_off_after = rules()["DEFAULT_AFTER_DAYS"], rules()["WRITE_OFF_AFTER_DAYS"] - 1
+    late_loans = (
+        Installment.objects.filter(
+            status=InstallmentStatus.OVERDUE,
+            due_date__lt=today - datetime.timedelta(days=default_after),
+            loan__status__in=[LoanStatus.ACTIVE, LoanStatus.DEFAULTED],
+        )
+        .values("loan_id", "loan__status")
+        .annotate(oldest=Min("due_date"))
+        .order_by("loan_id")
+        .values_list("loan_id", "loan__status", "oldest")
     )
+    batch = rules()["SWEEP_BATCH"]
+    late_loans = list(late_loans)
+    to_default = [pk for pk, status, _ in late_loans if status == LoanStatus.ACTIVE][:batch]
+    defaulted = _loans_move(to_default, LoanStatus.ACTIVE, LoanStatus.DEFAULTED, days=default_after, stamp="defaulted_at")
+    now_defaulted = set(to_default)
+    to_write_off = [
+        pk
+        for pk, status, due in late_loans
+        if (today - due).days > write_off_after and (status == LoanStatus.DEFAULTED or pk in now_defaulted)
+    ]
     written_off = _loans_move(
-        LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF, days_over=rules()["WRITE_OFF_AFTER_DAYS"] - 1, stamp="written_off_at"
+        to_write_off[:batch], LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF, days=write_off_after, stamp="written_off_at"
     )
-    return {"penalised": penalised, "loans_aged": len(ages), "defaulted": defaulted, "written_off": written_off}
+    more_to_default = sum(1 for _, status, _ in late_loans if status == LoanStatus.ACTIVE) > batch
+    return defaulted, written_off, more_to_default or len(to_write_off) > batch
 
 
-def _loans_move(from_status: str, to_status: str, *, days_over: int, stamp: str) -> int:
-    """Move a bounded batch of loans more than `days_over` days past due, set-based."""
-    batch = Loan.objects.filter(status=from_status, days_past_due__gt=days_over).order_by("pk")[: rules()["SWEEP_BATCH"]]
+def _loans_move(loan_ids: list[int], from_status: str, to_status: str, *, days: int, stamp: str) -> int:
+    """Move those of these loans still in `from_status`, set-based (platform_core.state.transition_many)."""
+    if not loan_ids:
+        return 0
     return transition_many(
-        batch, to_status, transitions=TRANSITIONS, note=f"more than {days_over} days past due", extra={stamp: timezone.now()}
+        Loan.objects.filter(pk__in=loan_ids, status=from_status),
+        to_status,
+        transitions=TRANSITIONS,
+        note=f"more than {days} days past due",
+        extra={stamp: timezone.now()},
     )
 
 
-def overdue_sweep_unfinished(result: dict[str, int]) -> bool:
-    """True when a default or write-off batch came back full: run the sweep again."""
-    return max(result["defaulted"], result["written_off"]) >= rules()["SWEEP_BATCH"]
+def overdue_sweep_unfinished(result: dict) -> bool:
+    """True when more loans were due to default or be written off than one batch: run the sweep again."""
+    return result["more"]

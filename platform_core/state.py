@@ -25,39 +25,43 @@ def transition_many(
     queryset, to: str, *, transitions: dict, actor=None, field: str = "status", note: str = "", extra: dict | None = None
 ) -> int:
     """Move every row of `queryset` whose move to `to` is legal, in a constant number of statements:
-    lock the rows (skipping rows another transaction holds; a later run takes them), one UPDATE,
-    one bulk insert of audit events. Returns how many moved."""
+    lock the rows (skipping rows another transaction holds; a later run takes them), write their
+    audit events in one INSERT ... SELECT (the old values read from the locked rows themselves, no
+    Python object per row), then one UPDATE. Returns how many moved."""
     from django.contrib.contenttypes.models import ContentType
-    from django.db import transaction
+    from django.db import connection, transaction
+    from django.utils import timezone
 
     from platform_core.models import AuditEvent
 
     model = queryset.model
     with transaction.atomic():
         rows = list(queryset.select_for_update(skip_locked=True).values_list("pk", field))
-        moving = [(pk, current) for pk, current in rows if to in transitions[current]]
+        moving = [pk for pk, current in rows if to in transitions[current]]
         if not moving:
             return 0
+        now = timezone.now()
         fields = {field: to, **(extra or {})}
         if any(f.name == "updated_at" for f in model._meta.concrete_fields):
-            from django.utils import timezone
-
-            fields["updated_at"] = timezone.now()
-        model.objects.filter(pk__in=[pk for pk, _ in moving]).update(**fields)
-        content_type = ContentType.objects.get_for_model(model)
-        AuditEvent.objects.bulk_create(
-            [
-                AuditEvent(
-                    content_type=content_type,
-                    object_id=str(pk),
-                    action=f"{field}_changed",
-                    from_value=current,
-                    to_value=to,
-                    actor=actor if getattr(actor, "pk", None) else None,
-                    note=note,
-                )
-                for pk, current in moving
-            ],
-            batch_size=5000,
-        )
+            fields["updated_at"] = now
+        quote = connection.ops.quote_name
+        audit = AuditEvent._meta
+        columns = ["content_type", "object_id", "action", "from_value", "to_value", "actor", "note", "data", "created_at"]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(audit.db_table)} ({', '.join(quote(audit.get_field(c).column) for c in columns)}) "
+                f"SELECT %s, CAST({quote(model._meta.pk.column)} AS TEXT), %s, {quote(model._meta.get_field(field).column)}, "
+                f"%s, %s, %s, '{{}}', %s FROM {quote(model._meta.db_table)} "
+                f"WHERE {quote(model._meta.pk.column)} IN ({', '.join(['%s'] * len(moving))})",
+                [
+                    ContentType.objects.get_for_model(model).pk,
+                    f"{field}_changed",
+                    to,
+                    actor.pk if getattr(actor, "pk", None) else None,
+                    note,
+                    connection.ops.adapt_datetimefield_value(now),
+                    *moving,
+                ],
+            )
+        model.objects.filter(pk__in=moving).update(**fields)
     return len(moving)

@@ -2,13 +2,15 @@
 
 from rest_framework import serializers
 
-from p2p.models import Installment, Loan, Note, Repayment
+from p2p.models import Installment, Loan, Note, Repayment, days_past_due_of
 
 
 class LoanSerializer(serializers.ModelSerializer):
     borrower = serializers.CharField(source="borrower.legal_name", read_only=True)
     annual_rate_percent = serializers.SerializerMethodField()
     progress_percent = serializers.IntegerField(read_only=True)
+    days_past_due = serializers.IntegerField(read_only=True)
+    delinquency_bucket = serializers.CharField(read_only=True)
 
     class Meta:
         model = Loan
@@ -103,9 +105,11 @@ class RepaymentSerializer(serializers.ModelSerializer):
 
 
 class NoteSerializer(serializers.ModelSerializer):
+    """Serialises notes from selectors.note_list (which annotates `loan_arrears_since`)."""
+
     borrower = serializers.CharField(source="loan.borrower.legal_name", read_only=True)
     loan_status = serializers.CharField(source="loan.status", read_only=True)
-    days_past_due = serializers.IntegerField(source="loan.days_past_due", read_only=True)
+    days_past_due = serializers.SerializerMethodField()
 
     class Meta:
         model = Note
@@ -122,3 +126,6 @@ class NoteSerializer(serializers.ModelSerializer):
             "fees_paid",
             "created_at",
         ]
+
+    def get_days_past_due(self, note) -> int:
+        return days_past_due_of(note.loan_arrears_since)

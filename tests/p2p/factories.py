@@ -1,5 +1,12 @@
 """Loans built through the services, so a listed loan really went through review and approval."""
 
+import contextlib
+import datetime
+import zoneinfo
+
+import time_machine
+from django.conf import settings
+
 from p2p import services
 from p2p.models import Loan
 from tests.factories import SmeUserFactory, StaffUserFactory, UserFactory
@@ -31,3 +38,11 @@ def funded_investors(fund, loan, amounts):
         services.investment_create(user=investor, loan_id=loan.pk, amount=amount)
         investors.append(investor)
     return investors
+
+
+@contextlib.contextmanager
+def business_day(day: datetime.date):
+    """Live on `day` (noon, the platform's time zone): days past due are counted from the business date."""
+    noon = datetime.datetime.combine(day, datetime.time(12), tzinfo=zoneinfo.ZoneInfo(settings.PLATFORM_DEFAULT_TIME_ZONE))
+    with time_machine.travel(noon, tick=False):
+        yield

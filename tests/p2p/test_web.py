@@ -16,7 +16,7 @@ from p2p.models import Installment, InstallmentStatus, Investment, Loan, LoanSta
 from platform_core.ledger import services as ledger
 from tests.factories import SmeUserFactory, StaffUserFactory, UserFactory
 
-from .factories import funded_investors, listed_loan
+from .factories import business_day, funded_investors, listed_loan
 
 pytestmark = pytest.mark.django_db
 
@@ -560,28 +560,29 @@ def test_my_loans_shows_status_funding_outstanding_and_days_past_due(client, fun
         user=sme, amount="3000.00", term_months=3, annual_rate_percent="20", method="equal_installments", purpose="Stock"
     )
     first_due = active.installments.get(number=1).due_date
-    services.overdue_sweep(today=first_due + datetime.timedelta(days=40))
     other = listed_loan(amount="2000.00")
-    client.force_login(sme)
+    with business_day(first_due + datetime.timedelta(days=40)):
+        services.overdue_sweep()
+        client.force_login(sme)
 
-    page = client.get("/loans/mine/")
+        page = client.get("/loans/mine/")
 
-    after_status = _row(page, "loan", active.pk).split(" Active (disbursed) ")[1]
-    assert after_status.startswith("12,000.00 / 12,000.00 100% · 2 investors 12,000.00")
-    assert "40 days (31-60)" in _row(page, "loan", active.pk)
-    assert f'<tr data-loan="{active.pk}" class="overdue">' in page.content.decode()
-    assert "Listed (funding) 1,000.00 / 5,000.00 20% · 1 investor —" in _row(page, "loan", listed.pk)
-    assert "Withdraw" in _row(page, "loan", listed.pk)
-    assert "Draft" in _row(page, "loan", draft.pk) and "Edit" in _row(page, "loan", draft.pk)
-    assert f'data-loan="{other.pk}"' not in page.content.decode()
-    # 40 days of penalty interest on 3,151.49 at 0.05% a day: 63.0298, rounded down to 63.02
-    assert _row(client.get(f"/loans/{active.pk}/"), "installment", 1).split()[2:] == [
-        "2,911.49",
-        "240.00",
-        "63.02",
-        "0.00",
-        "Overdue",
-    ]
+        after_status = _row(page, "loan", active.pk).split(" Active (disbursed) ")[1]
+        assert after_status.startswith("12,000.00 / 12,000.00 100% · 2 investors 12,000.00")
+        assert "40 days (31-60)" in _row(page, "loan", active.pk)
+        assert f'<tr data-loan="{active.pk}" class="overdue">' in page.content.decode()
+        assert "Listed (funding) 1,000.00 / 5,000.00 20% · 1 investor —" in _row(page, "loan", listed.pk)
+        assert "Withdraw" in _row(page, "loan", listed.pk)
+        assert "Draft" in _row(page, "loan", draft.pk) and "Edit" in _row(page, "loan", draft.pk)
+        assert f'data-loan="{other.pk}"' not in page.content.decode()
+        # 40 days of penalty interest on 3,151.49 at 0.05% a day: 63.0298, rounded down to 63.02
+        assert _row(client.get(f"/loans/{active.pk}/"), "installment", 1).split()[2:] == [
+            "2,911.49",
+            "240.00",
+            "63.02",
+            "0.00",
+            "Overdue",
+        ]
 
 
 def test_repay_an_amount_interest_first_and_refusals_change_nothing(client, fund):
@@ -678,23 +679,24 @@ def test_the_portfolio_shows_only_the_investors_own_notes_and_highlights_overdue
     on_time, (carol,) = _active_loan(fund, amounts=("12000.00",))
     first = on_time.installments.get(number=1)
     services.repayment_make(user=on_time.created_by, loan_id=on_time.pk, amount=str(first.principal_due + first.interest_due))
-    services.overdue_sweep(today=first.due_date + datetime.timedelta(days=10))
-    client.force_login(alice)
+    with business_day(first.due_date + datetime.timedelta(days=10)):
+        services.overdue_sweep()
+        client.force_login(alice)
 
-    page = client.get("/loans/portfolio/")
+        page = client.get("/loans/portfolio/")
 
-    alice_note = Note.objects.get(holder=alice)
-    assert re.findall(r'data-note="(\d+)"', page.content.decode()) == [str(alice_note.pk)]
-    assert f'<tr data-note="{alice_note.pk}" class="overdue">' in page.content.decode()
-    assert "Active (disbursed) 10 days past due (1-30)" in _row(page, "note", alice_note.pk)
-    assert "1 note in loans past due: highlighted below." in _text(page)
-    assert re.search(r'data-total="invested">6,000.00<', page.content.decode())
-    client.force_login(carol)
-    carol_page = client.get("/loans/portfolio/")
-    assert re.findall(r'data-note="(\d+)"', carol_page.content.decode()) == [str(Note.objects.get(holder=carol).pk)]
-    assert 'class="overdue"' not in carol_page.content.decode()
-    client.force_login(UserFactory())
-    assert "No notes yet." in _text(client.get("/loans/portfolio/"))
+        alice_note = Note.objects.get(holder=alice)
+        assert re.findall(r'data-note="(\d+)"', page.content.decode()) == [str(alice_note.pk)]
+        assert f'<tr data-note="{alice_note.pk}" class="overdue">' in page.content.decode()
+        assert "Active (disbursed) 10 days past due (1-30)" in _row(page, "note", alice_note.pk)
+        assert "1 note in loans past due: highlighted below." in _text(page)
+        assert re.search(r'data-total="invested">6,000.00<', page.content.decode())
+        client.force_login(carol)
+        carol_page = client.get("/loans/portfolio/")
+        assert re.findall(r'data-note="(\d+)"', carol_page.content.decode()) == [str(Note.objects.get(holder=carol).pk)]
+        assert 'class="overdue"' not in carol_page.content.decode()
+        client.force_login(UserFactory())
+        assert "No notes yet." in _text(client.get("/loans/portfolio/"))
 
 
 def _nav(client):
