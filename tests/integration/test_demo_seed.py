@@ -1,0 +1,31 @@
+"""The demo data (`manage.py demo_seed`, run by `make demo`): every role can log in, the late loan
+sits in its bucket with penalty interest accrued, the books balance, and a second run adds nothing."""
+
+import pytest
+from django.core.management import call_command
+
+from p2p.models import InstallmentStatus, Loan, LoanStatus
+from p2p.selectors import loan_list
+from p2p.services import repayments_collect_due
+from platform_core.ledger.checks import ledger_problems
+from platform_core.ledger.models import Transaction
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_seed_builds_a_balanced_platform_once(capsys):
+    call_command("demo_seed")
+    transactions = Transaction.objects.count()
+
+    call_command("demo_seed")
+
+    assert Transaction.objects.count() == transactions  # idempotent
+    assert ledger_problems() == []
+    late = loan_list(user=None).get(purpose="Cafe refit (repayments late)")
+    assert (late.status, late.days_past_due, late.delinquency_bucket) == (LoanStatus.ACTIVE, 40, "31-60")
+    first = late.installments.get(number=1)
+    assert first.status == InstallmentStatus.OVERDUE and first.penalty_due > 0
+    assert Loan.objects.filter(status=LoanStatus.ACTIVE).count() == 2
+    assert repayments_collect_due() == 0  # the hourly auto-debit finds too little in the borrower's wallet: still late
+    assert loan_list(user=None).get(pk=late.pk).days_past_due == 40
+    assert "Every demo log-in has the password" in capsys.readouterr().out
