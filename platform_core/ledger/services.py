@@ -172,16 +172,24 @@ def _posting_method():
     return _post_in_one_statement if connection.vendor == "postgresql" else _post_in_steps
 
 
-# Lock (in pk order, before anything is changed), move the balances where none goes below zero,
-# insert the transaction and its legs. `moved` lists the accounts whose balance changed: fewer than
-# asked means an overdraft, and the caller rolls the whole statement back.
+# Lock the accounts in pk order; from the locked rows (which FOR UPDATE returns in their latest
+# committed version, whatever the statement's snapshot says) decide whether none goes below zero,
+# and set each balance to the locked balance + its change (the lock keeps it still until commit);
+# insert the transaction and its legs. `moved` lists the accounts whose balance changed: none means
+# an overdraft, and the caller rolls the whole statement back. (`balance = balance + delta`, or a
+# WHERE on the UPDATE, would start from the row as of the statement's snapshot: money committed
+# while we waited for the lock would be missed, or the CHECK constraint would judge that stale sum.)
 POST_SQL = """
 WITH locked AS MATERIALIZED (
-    SELECT id FROM ledger_account WHERE id = ANY(%(ids)s::bigint[]) ORDER BY id FOR UPDATE
+    SELECT id, balance, allow_negative FROM ledger_account WHERE id = ANY(%(ids)s::bigint[]) ORDER BY id FOR UPDATE
+), changes AS MATERIALIZED (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(deltas)s::numeric[]) AS v(id, delta)
+), covered AS (
+    SELECT bool_and(l.allow_negative OR l.balance + c.delta >= 0) AS ok FROM locked AS l JOIN changes AS c ON c.id = l.id
 ), moved AS (
-    UPDATE ledger_account AS a SET balance = a.balance + v.delta
-      FROM unnest(%(ids)s::bigint[], %(deltas)s::numeric[]) AS v(id, delta)
-     WHERE a.id = v.id AND a.id IN (SELECT id FROM locked) AND (a.allow_negative OR a.balance + v.delta >= 0)
+    UPDATE ledger_account AS a SET balance = l.balance + c.delta
+      FROM locked AS l JOIN changes AS c ON c.id = l.id, covered
+     WHERE a.id = l.id AND covered.ok
     RETURNING a.id, a.balance
 ), txn AS (
     INSERT INTO ledger_transaction (kind, memo, reference, created_by_id, created_at)
@@ -214,9 +222,10 @@ def _post_in_one_statement(txn: Transaction, legs: list, net: dict[int, Decimal]
     with connection.cursor() as cursor:
         cursor.execute(POST_SQL, params)
         txn.pk, moved_ids, moved_balances = cursor.fetchone()
+    txn._state.adding, txn._state.db = False, connection.alias
     new_balances = dict(zip(moved_ids, moved_balances, strict=True)) if moved_ids != [None] else {}
     if len(new_balances) != len(ids):
-        _raise_insufficient_funds(next(pk for pk in ids if pk not in new_balances))
+        _raise_insufficient_funds(ids, net)
     return new_balances
 
 
@@ -234,17 +243,22 @@ def _post_in_steps(txn: Transaction, legs: list, net: dict[int, Decimal]) -> dic
     for pk, delta in net.items():
         balance, allow_negative = balances[pk]
         if not allow_negative and balance + delta < 0:
-            _raise_insufficient_funds(pk)
+            _raise_insufficient_funds([pk], net)
         new_balances[pk] = balance + delta
     rows_update(Account, "balance", new_balances)
     return new_balances
 
 
-def _raise_insufficient_funds(pk: int):
-    account = Account.objects.only("name", "balance", "currency").get(pk=pk)
-    raise ApplicationError(
-        "insufficient_funds", f"Insufficient funds: {account.name} holds {account.balance} {account.currency}.", field="amount"
-    )
+def _raise_insufficient_funds(ids: list[int], net: dict[int, Decimal]):
+    """Name the first of these (locked) accounts that the posting would overdraw."""
+    for account in Account.objects.filter(pk__in=ids).order_by("pk").only("name", "balance", "currency", "allow_negative"):
+        if not account.allow_negative and account.balance + net[account.pk] < 0:
+            raise ApplicationError(
+                "insufficient_funds",
+                f"Insufficient funds: {account.name} holds {account.balance} {account.currency}.",
+                field="amount",
+            )
+    raise RuntimeError("The posting moved fewer accounts than asked, yet none lacks the money.")
 
 
 def transfer(

@@ -126,3 +126,46 @@ def test_transfers_crossing_between_two_wallets_never_deadlock(investor, fund):
     wallet_b.refresh_from_db()
     assert (wallet_a.balance, wallet_b.balance) == (FUNDED - moved_to_b, FUNDED + moved_to_b)
     assert ledger_problems() == []
+
+
+def test_money_arriving_while_a_payment_waits_for_the_wallet_is_counted(investor, fund):
+    """A transfer into an empty wallet holds its lock; a payment out of that wallet starts, waits for
+    the lock, and must see the money once the transfer commits (not the balance as of its own start)."""
+    import time
+
+    from django.db import transaction
+
+    sender = fund(UserFactory(), Decimal("100.00"))
+    wallet = ledger.wallet_for(investor)
+    credited, outcome = threading.Event(), {}
+
+    def credit():
+        try:
+            with transaction.atomic():
+                ledger.transfer(source=sender, destination=wallet, amount=Decimal("100.00"), kind="test_transfer")
+                credited.set()
+                time.sleep(0.5)  # the payment below starts meanwhile and waits for the wallet
+        finally:
+            connection.close()
+
+    def pay():
+        try:
+            credited.wait(timeout=10)
+            ledger.transfer(source=wallet, destination=sender, amount=Decimal("60.00"), kind="test_transfer")
+            outcome["pay"] = "ok"
+        except ApplicationError as exc:
+            outcome["pay"] = exc.code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=credit), threading.Thread(target=pay)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert outcome == {"pay": "ok"}
+    wallet.refresh_from_db()
+    sender.refresh_from_db()
+    assert (wallet.balance, sender.balance) == (Decimal("40.00"), Decimal("60.00"))
+    assert ledger_problems() == []
