@@ -8,10 +8,14 @@ Rules (defaults in settings.CROWDFUNDING, an operator's rule pack):
   out, the campaign's maximum would be exceeded, the equity investor cap (200) or the investor's
   12-month equity limit (Reg CF 17 CFR 227.100) would be exceeded, the wallet lacks the money, the
   backer's KYC is not verified, or the backer belongs to the campaign's own organisation.
-- Concurrency: a pledge locks, in this order, the backer (user or organisation row), then the
-  campaign row (by a conditional UPDATE that also checks status, deadline, maximum and investor
-  cap), then the tier row (conditional UPDATE on the quantity), then the ledger accounts (by pk).
-  Settlement locks the campaign row, then accounts. One order everywhere: no deadlock cycles.
+- Concurrency: a pledge locks, in this order, the backer (user or organisation row), the wallet and
+  the escrow (by pk, in the ledger posting), then the campaign row (a conditional UPDATE that also
+  checks status, deadline, maximum and investor cap) and the tier row (conditional UPDATE on the
+  quantity): the hot campaign row last, so it is held for one statement and the commit.
+  Cancellations, holds and settlement lock the campaign row first, then the accounts. A pledge in
+  flight at the very moment another backer cancels (or settlement starts) can therefore close a
+  lock cycle; PostgreSQL breaks it and the request it picked is run again by the idempotency layer
+  (platform_core.ledger.idempotency), a settlement batch by the next beat.
 - Equity investors may cancel until 48 hours before the deadline; reward backers until the
   deadline. A material change to an equity offering puts every commitment on hold until the
   investor reconfirms within 5 business days; unconfirmed ones are cancelled and refunded.

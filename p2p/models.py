@@ -174,9 +174,10 @@ class Loan(models.Model):
     def delinquency_bucket(self) -> str:
         return bucket_of(self.days_past_due)
 
-    def refresh_from_db(self, *args, **kwargs):
-        self.__dict__.pop("arrears_since", None)  # asked again with the rest
-        super().refresh_from_db(*args, **kwargs)
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        if fields is None:  # a full refresh asks the arrears again too (not a deferred field's load)
+            self.__dict__.pop("arrears_since", None)
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
 
 
 class InvestmentStatus(models.TextChoices):

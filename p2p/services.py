@@ -614,7 +614,6 @@ def _repayment_post(
     )
     loan.principal_outstanding -= parts["principal"]
     loan.save(update_fields=["principal_outstanding", "updated_at"])
-    loan.__dict__.pop("arrears_since", None)  # the installments this payment cleared leave the arrears at once
     audit_record(repayment, action="created", actor=actor, data={k: str(v) for k, v in parts.items()})
     if not loan.installments.exclude(status=InstallmentStatus.PAID).exists():
         loan.closed_at = now
@@ -811,7 +810,8 @@ def _loans_default_and_write_off(today: datetime.date) -> tuple[int, int, bool]:
     """Default running loans more than DEFAULT_AFTER_DAYS past due and write off those more than
     WRITE_OFF_AFTER_DAYS - 1, a bounded batch of each, set-based. One GROUP BY finds them from
     their overdue installments (just marked: every late installment of a running loan is `overdue`
-    now), starting from the late installments, a small part of the book; True when more remain."""
+    now), starting from the late installments, a small part of the book. The flag: more remain and
+    this run moved some (run again)."""
     default_after, write_off_after = rules()["DEFAULT_AFTER_DAYS"], rules()["WRITE_OFF_AFTER_DAYS"] - 1
     late_loans = (
         Installment.objects.filter(
@@ -838,7 +838,10 @@ def _loans_default_and_write_off(today: datetime.date) -> tuple[int, int, bool]:
         to_write_off[:batch], LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF, days=write_off_after, stamp="written_off_at"
     )
     more_to_default = sum(1 for _, status, _ in late_loans if status == LoanStatus.ACTIVE) > batch
-    return defaulted, written_off, more_to_default or len(to_write_off) > batch
+    more = more_to_default or len(to_write_off) > batch
+    # Run again only while this run moved something: loans held by other transactions (skipped,
+    # not waited for) are taken by tomorrow's sweep rather than by a task spinning on them now.
+    return defaulted, written_off, more and defaulted + written_off > 0
 
 
 def _loans_move(loan_ids: list[int], from_status: str, to_status: str, *, days: int, stamp: str) -> int:

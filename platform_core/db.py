@@ -1,9 +1,17 @@
 """Database helpers that keep the number of statements constant as data grows."""
 
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.models import Func, IntegerField
 
 from platform_core.errors import ApplicationError
+
+#: SQLSTATEs after which the same work, run again, may well succeed: deadlock detected (the
+#: database chose this transaction to break a lock cycle) and serialization failure.
+TRANSIENT_SQLSTATES = {"40P01", "40001"}
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) in TRANSIENT_SQLSTATES
 
 
 def lock_or_not_found(model, pk, message: str):
@@ -15,14 +23,15 @@ def lock_or_not_found(model, pk, message: str):
 
 
 def row_lock(instance) -> bool:
-    """SELECT ... FOR UPDATE one row (a model instance, or a lazy request.user) in one plain
-    statement; False if the row is gone. Serialises what one party does, where the ORM's query
-    building would cost more than the lock itself (a hot path)."""
+    """Lock one row (a model instance, or a lazy request.user) in one plain statement; False if the
+    row is gone. Serialises what one party does, where the ORM's query building would cost more than
+    the lock itself (a hot path). FOR NO KEY UPDATE on PostgreSQL: it does not block the key-share
+    locks that foreign keys to the row take (rows written meanwhile that point at this user)."""
     meta = instance._meta
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT 1 FROM {connection.ops.quote_name(meta.db_table)} WHERE {connection.ops.quote_name(meta.pk.column)} = %s"
-            + (" FOR UPDATE" if connection.features.has_select_for_update else ""),
+            + (" FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""),
             [instance.pk],
         )
         return cursor.fetchone() is not None

@@ -3,6 +3,8 @@
 - A retry with the same key and the same request returns the first response (and moves nothing).
 - The same key with a different request is refused: 422 `idempotency_key_reused`.
 - A request whose key is in use by a request still running gets 409 `idempotency_key_in_use`.
+- A request that the database picks to break a lock cycle (deadlock) is run again, up to three
+  times, then answered 409 `busy` with nothing stored, so the same key may be sent again.
 - Keys are kept at least 24 hours (`PLATFORM["IDEMPOTENCY_KEY_TTL_HOURS"]`, purged hourly).
 
 How: one database transaction holds a PostgreSQL advisory lock on (user, key), looks the key up,
@@ -16,10 +18,11 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
 
+from platform_core.db import is_transient
 from platform_core.errors import ApplicationError
 
 from .models import IdempotencyKey
@@ -69,16 +72,37 @@ def idempotent_run(*, user, key: str, fingerprint: str, run: Callable[[], tuple[
                     "idempotency_key_reused", "This Idempotency-Key was used for a different request; use a new key."
                 )
             return existing.response_status, existing.response_body, True
-        try:
-            with transaction.atomic():
-                status, body = run()
-        except ApplicationError as exc:
-            from platform_core.api.errors import error_body
-
-            status, body = exc.status, error_body(exc.code, exc.message, {exc.field: [exc.message]} if exc.field else {})
+        status, body = _run_retrying(run)
         body = json.loads(json.dumps(body, cls=JSONEncoder))
         IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint, response_status=status, response_body=body)
     return status, body, False
+
+
+#: How often a request that lost a lock cycle to another is run again before it answers 409 `busy`.
+TRANSIENT_RETRIES = 3
+
+
+def _run_retrying(run: Callable[[], tuple[int, dict]]) -> tuple[int, dict]:
+    """`run()` in a savepoint; an ApplicationError becomes its error response. A deadlock or
+    serialization failure rolls the savepoint back (releasing its locks) and runs it again; after
+    TRANSIENT_RETRIES it raises ApplicationError("busy") and nothing is stored under the key, so the
+    client may send the same request with the same key again."""
+    from platform_core.api.errors import error_body
+
+    for attempt in range(TRANSIENT_RETRIES + 1):
+        try:
+            with transaction.atomic():
+                return run()
+        except ApplicationError as exc:
+            return exc.status, error_body(exc.code, exc.message, {exc.field: [exc.message]} if exc.field else {})
+        except OperationalError as exc:
+            if not is_transient(exc):
+                raise
+            if attempt == TRANSIENT_RETRIES:
+                raise ApplicationError(
+                    "busy", "Others were changing the same records at this moment; nothing was done. Try again.", status=409
+                ) from exc
+    raise AssertionError("unreachable")
 
 
 def idempotency_keys_purge(*, now=None) -> int:
