@@ -12,10 +12,11 @@ Rules (defaults in settings.CROWDFUNDING, an operator's rule pack):
   the escrow (by pk, in the ledger posting), then the campaign row (a conditional UPDATE that also
   checks status, deadline, maximum and investor cap) and the tier row (conditional UPDATE on the
   quantity): the hot campaign row last, so it is held for one statement and the commit.
-  Cancellations, holds and settlement lock the campaign row first, then the accounts. A pledge in
-  flight at the very moment another backer cancels (or settlement starts) can therefore close a
-  lock cycle; PostgreSQL breaks it and the request it picked is run again by the idempotency layer
-  (platform_core.ledger.idempotency), a settlement batch by the next beat.
+  A cancellation (or an expired hold) takes the same order: wallet and escrow, then the campaign
+  (`_release_lock`). Settlement locks the campaign row, then the escrow and wallets: a pledge still
+  in flight at the very second of the deadline can close a lock cycle with it; PostgreSQL breaks it,
+  the pledge is run again by the idempotency layer (and refused: the deadline has passed) or the
+  settlement batch by the next beat.
 - Equity investors may cancel until 48 hours before the deadline; reward backers until the
   deadline. A material change to an equity offering puts every commitment on hold until the
   investor reconfirms within 5 business days; unconfirmed ones are cancelled and refunded.
@@ -53,6 +54,7 @@ from platform_core.db import lock_or_not_found, row_lock
 from platform_core.errors import ApplicationError
 from platform_core.ledger.models import Account
 from platform_core.ledger.services import (
+    accounts_lock,
     escrow_for,
     escrow_refund,
     fee_changes,
@@ -888,6 +890,16 @@ def _pledge_for_backer(user: User, pledge_id: int) -> Pledge:
     return pledge
 
 
+def _release_lock(pledge: Pledge) -> tuple[Campaign, Pledge]:
+    """Lock what releasing a pledge touches, in the order a pledge takes them: the backer's wallet
+    and the campaign's escrow (by pk, as postings do), then the campaign row, then the pledge (its
+    current state returned). The same order as pledge_create, so the two cannot close a lock cycle."""
+    escrow = escrow_for(Campaign(pk=pledge.campaign_id), pledge.currency)
+    accounts_lock([pledge.wallet_id, escrow.pk])
+    campaign = _lock(pledge.campaign_id)
+    return campaign, Pledge.objects.select_for_update().get(pk=pledge.pk)
+
+
 def _pledge_release(pledge: Pledge, campaign: Campaign, *, status: str, actor, note: str) -> Pledge:
     """Refund one held pledge to its wallet and take it off the campaign's counters (campaign row
     locked by the caller)."""
@@ -946,8 +958,7 @@ def pledge_reconfirm_refusal(pledge: Pledge, campaign: Campaign, now) -> Applica
 def pledge_cancel(*, user: User, pledge_id: int, now=None) -> Pledge:
     now = now or timezone.now()
     with transaction.atomic():
-        campaign = _lock(_pledge_for_backer(user, pledge_id).campaign_id)  # campaign first, then pledge
-        pledge = Pledge.objects.select_for_update().get(pk=pledge_id)
+        campaign, pledge = _release_lock(_pledge_for_backer(user, pledge_id))
         if refusal := pledge_cancel_refusal(pledge, campaign, now):
             raise refusal
         return _pledge_release(pledge, campaign, status=PledgeStatus.CANCELLED, actor=user, note="cancelled by the backer")
@@ -1010,12 +1021,11 @@ def pledges_expire_unconfirmed(*, now=None, limit: int = 1000) -> int:
     """Cancel and refund commitments not reconfirmed in time."""
     now = now or timezone.now()
     expired = 0
-    for pledge_id, campaign_id in Pledge.objects.filter(status=PledgeStatus.ON_HOLD, reconfirm_by__lte=now).values_list(
-        "pk", "campaign_id"
+    for pledge in Pledge.objects.filter(status=PledgeStatus.ON_HOLD, reconfirm_by__lte=now).only(
+        "pk", "campaign_id", "wallet_id", "currency"
     )[:limit]:
         with transaction.atomic():
-            campaign = _lock(campaign_id)
-            pledge = Pledge.objects.select_for_update().get(pk=pledge_id)
+            campaign, pledge = _release_lock(pledge)
             if pledge.status != PledgeStatus.ON_HOLD or campaign.status not in (CampaignStatus.LIVE, CampaignStatus.SUSPENDED):
                 continue
             _pledge_release(pledge, campaign, status=PledgeStatus.CANCELLED, actor=None, note="not reconfirmed in time")

@@ -5,9 +5,11 @@ from django.db.models import Func, IntegerField
 
 from platform_core.errors import ApplicationError
 
-#: SQLSTATEs after which the same work, run again, may well succeed: deadlock detected (the
-#: database chose this transaction to break a lock cycle) and serialization failure.
-TRANSIENT_SQLSTATES = {"40P01", "40001"}
+#: SQLSTATEs after which the same work, run again in a savepoint, may well succeed: deadlock
+#: detected (the database chose this statement's transaction to break a lock cycle; its locks since
+#: the savepoint are released). Not serialization failures: under the READ COMMITTED isolation used
+#: here they do not occur, and under a stricter one only a whole new transaction would help.
+TRANSIENT_SQLSTATES = {"40P01"}
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -31,7 +33,13 @@ def row_lock(instance) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT 1 FROM {connection.ops.quote_name(meta.db_table)} WHERE {connection.ops.quote_name(meta.pk.column)} = %s"
-            + (" FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""),
+            + (
+                " FOR NO KEY UPDATE"
+                if connection.features.has_select_for_no_key_update
+                else " FOR UPDATE"
+                if connection.features.has_select_for_update
+                else ""
+            ),
             [instance.pk],
         )
         return cursor.fetchone() is not None

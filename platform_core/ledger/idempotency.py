@@ -83,8 +83,8 @@ TRANSIENT_RETRIES = 3
 
 
 def _run_retrying(run: Callable[[], tuple[int, dict]]) -> tuple[int, dict]:
-    """`run()` in a savepoint; an ApplicationError becomes its error response. A deadlock or
-    serialization failure rolls the savepoint back (releasing its locks) and runs it again; after
+    """`run()` in a savepoint; an ApplicationError becomes its error response. A deadlock rolls the
+    savepoint back (releasing its locks) and runs it again; after
     TRANSIENT_RETRIES it raises ApplicationError("busy") and nothing is stored under the key, so the
     client may send the same request with the same key again."""
     from platform_core.api.errors import error_body

@@ -261,6 +261,12 @@ def _raise_insufficient_funds(ids: list[int], net: dict[int, Decimal]):
     raise RuntimeError("The posting moved fewer accounts than asked, yet none lacks the money.")
 
 
+def accounts_lock(ids) -> None:
+    """Lock these accounts in primary-key order, as every posting does: for a caller that must hold
+    them before another row it locks (crowdfunding's pledge release: accounts before the campaign)."""
+    list(Account.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+
+
 def transfer(
     *, source: Account, destination: Account, amount: Decimal, kind: str, memo: str = "", actor=None, reference=None
 ) -> Transaction:

@@ -151,8 +151,10 @@ def test_money_arriving_while_a_payment_waits_for_the_wallet_is_counted(investor
     def pay():
         try:
             credited.wait(timeout=10)
+            started = time.monotonic()
             ledger.transfer(source=wallet, destination=sender, amount=Decimal("60.00"), kind="test_transfer")
             outcome["pay"] = "ok"
+            outcome["waited"] = time.monotonic() - started > 0.2  # it did wait for the transfer in flight
         except ApplicationError as exc:
             outcome["pay"] = exc.code
         finally:
@@ -164,7 +166,7 @@ def test_money_arriving_while_a_payment_waits_for_the_wallet_is_counted(investor
     for thread in threads:
         thread.join(timeout=30)
 
-    assert outcome == {"pay": "ok"}
+    assert outcome == {"pay": "ok", "waited": True}
     wallet.refresh_from_db()
     sender.refresh_from_db()
     assert (wallet.balance, sender.balance) == (Decimal("40.00"), Decimal("60.00"))

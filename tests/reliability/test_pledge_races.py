@@ -141,3 +141,50 @@ def test_sold_out_tier_stays_sold_out_after_races(fund):
     results = _pledge_all([(u, campaign.pk, {"amount": "10.00", "tier": tier.pk}) for u in users], workers=12)
     assert Counter(results) == {(201, None): 1, (409, "tier_sold_out"): 11}
     assert RewardTier.objects.get(pk=tier.pk).claimed == 1
+
+
+def test_a_backer_cancelling_while_another_pledges_closes_no_lock_cycle(fund, monkeypatch):
+    """Another backer's pledge holds the escrow and waits before it counts itself into the campaign;
+    a cancellation from the web page starts meanwhile. Both take the accounts before the campaign
+    row, so the cancel waits its turn: both succeed, no deadlock, no 500."""
+    import threading
+    import time
+
+    from django.test import Client
+
+    from crowdfunding import services as cf
+
+    campaign = live_campaign(target="100000.00")
+    leaving, joining = _investors(fund, 2)
+    pledge = cf.pledge_create(user=leaving, campaign_id=campaign.pk, amount="100.00")
+    holding = threading.Event()
+    count_in = cf._pledge_count_in
+
+    def count_in_slowly(*args, **kwargs):  # the new pledge holds wallet and escrow here
+        holding.set()
+        time.sleep(0.5)  # the cancel starts meanwhile; with the old order it then held the campaign row
+        return count_in(*args, **kwargs)
+
+    monkeypatch.setattr(cf, "_pledge_count_in", count_in_slowly)
+    outcomes = {}
+
+    def cancel():
+        try:
+            holding.wait(timeout=10)
+            client = Client(raise_request_exception=False)
+            client.force_login(leaving)
+            outcomes["cancel"] = client.post(f"/campaigns/pledges/{pledge.pk}/cancel/").status_code
+        finally:
+            connection.close()
+
+    canceller = threading.Thread(target=cancel)
+    canceller.start()
+    outcomes["pledge"] = _pledge_all([(joining, campaign.pk, {"amount": "250.00"})], workers=1)[0]
+    canceller.join(timeout=30)
+
+    assert outcomes == {"pledge": (201, None), "cancel": 302}
+    campaign.refresh_from_db()
+    assert (campaign.raised_amount, campaign.pledge_count, campaign.investor_count) == (Decimal("250.00"), 1, 1)
+    assert ledger.escrow_for(campaign).balance == Decimal("250.00")
+    assert ledger.wallet_of_user(leaving).balance == Decimal("1000.00")
+    assert ledger_problems() == []
