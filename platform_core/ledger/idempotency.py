@@ -14,6 +14,8 @@ neither does; a worker killed halfway leaves neither, and the lock goes with its
 
 import hashlib
 import json
+import random
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -102,6 +104,7 @@ def _run_retrying(run: Callable[[], tuple[int, dict]]) -> tuple[int, dict]:
                 raise ApplicationError(
                     "busy", "Others were changing the same records at this moment; nothing was done. Try again.", status=409
                 ) from exc
+            time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))  # let the winner finish before trying again
     raise AssertionError("unreachable")
 
 

@@ -67,7 +67,10 @@ def test_the_request_chosen_to_break_a_deadlock_is_run_again_and_both_succeed(fu
     outcomes = _race(user, {"a": run_a, "b": run_b})
 
     assert outcomes == {"a": (200, {"locked": "a"}), "b": (200, {"locked": "b"})}, (outcomes, attempts)
-    assert sorted(attempts.values()) == [1, 2], attempts  # one of them lost the cycle and ran again
+    # one ran once; the one that lost the cycle ran again (a second time too, now and then: retrying at
+    # once, it can take its first row back before the winner wakes up, and lose the cycle again)
+    winner, loser = sorted(attempts.values())
+    assert winner == 1 and 2 <= loser <= 1 + idempotency.TRANSIENT_RETRIES, attempts
     assert IdempotencyKey.objects.filter(user=user).count() == 2
 
 
