@@ -715,25 +715,26 @@ UPDATE crowdfunding_campaign
 """
 BACKER_KNOWN_SQL = """EXISTS (
     SELECT 1 FROM crowdfunding_pledge AS p
-     WHERE p.campaign_id = %(campaign)s AND p.status IN (%(active)s, %(on_hold)s) AND p.id <> %(pledge)s AND {backer}
+     WHERE p.campaign_id = %(campaign)s AND p.status IN ({held}) AND p.id <> %(pledge)s AND {backer}
 )"""
 
 
 def _pledge_count_in(campaign: Campaign, *, pledge: Pledge, party, now, max_investors: int | None) -> bool:
-    """Count a new pledge into its campaign (PLEDGE_COUNT_SQL); False if the campaign refused it."""
+    """Count a new pledge into its campaign (PLEDGE_COUNT_SQL); False if the campaign refused it.
+    "Already a backer" is the rule of _held_pledges_of, asked inside the statement."""
     if isinstance(party, Organisation):
         backer = "p.backer_organisation_id = %(party)s"
     else:
         backer = "p.backer_id = %(party)s AND p.backer_organisation_id IS NULL"
-    known = BACKER_KNOWN_SQL.format(backer=backer)
+    held = {f"held_{i}": status.value for i, status in enumerate(HELD)}
+    known = BACKER_KNOWN_SQL.format(backer=backer, held=", ".join(f"%({name})s" for name in held))
     investor_cap = "" if max_investors is None else f"AND ({known} OR investor_count < %(max_investors)s)"
     params = {
         "amount": connection.ops.adapt_decimalfield_value(pledge.amount),
         "now": connection.ops.adapt_datetimefield_value(now),
         "campaign": campaign.pk,
         "live": CampaignStatus.LIVE.value,
-        "active": PledgeStatus.ACTIVE.value,
-        "on_hold": PledgeStatus.ON_HOLD.value,
+        **held,
         "pledge": pledge.pk,
         "party": party.pk,
         "max_investors": max_investors,
