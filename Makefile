@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 DEMO_ENV := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DJANGO_SETTINGS_MODULE=platform_core.settings.dev
 
-.PHONY: install demo test lint bench ledger-check clean
+.PHONY: install demo test soak lint bench ledger-check clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: install
 	$(PY) scripts/check_services.py
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
+
+# Longer property runs: more random loan lives (tests/p2p/test_lifecycle_properties.py) than `make test` takes.
+soak: install
+	$(PY) scripts/check_services.py
+	LIFECYCLE_EXAMPLES=$${LIFECYCLE_EXAMPLES:-2000} $(VENV)/bin/pytest tests/p2p/test_lifecycle_properties.py -p no:cacheprovider
 
 lint: install
 	$(VENV)/bin/ruff check .

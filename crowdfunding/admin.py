@@ -10,7 +10,7 @@ from platform_core.errors import ApplicationError
 
 from . import services
 from .models import Campaign, CampaignUpdate, EquityTerms, Pledge, RewardTier
-from .stats import COLUMNS, ROUNDING_NOTE, crowdfunding_stats, stats_render
+from .stats import COLUMNS, ROUNDING_NOTE, crowdfunding_stats, stats_cells, stats_render
 
 
 class RewardTierInline(admin.TabularInline):
@@ -165,7 +165,7 @@ class CampaignAdmin(PlatformAdmin):
             **self.admin_site.each_context(request),
             "title": "Crowdfunding statistics (Fig. 1)",
             "columns": COLUMNS,
-            "rows": [[getattr(r, key) for key, _ in COLUMNS] for r in rows],
+            "rows": [stats_cells(r) for r in rows],
             "rounding": ROUNDING_NOTE,
             "date_from": request.GET.get("from", ""),
             "date_to": request.GET.get("to", ""),

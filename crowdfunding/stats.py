@@ -5,9 +5,11 @@ Columns and their rounding (all HALF_EVEN, computed from unrounded sums):
 - successful projects: campaigns whose outcome is `succeeded`;
 - successful funding (10k yuan): sum kept by successful projects (raised less commitments refunded at
   settlement, e.g. not reconfirmed) / 10,000, to a whole number;
-- supporters of successful projects: pledges to successful projects (a backer pledging twice counts twice);
+- supporters of successful projects: pledges collected by successful projects (a backer pledging twice
+  counts twice; a pledge cancelled, or refunded at settlement because it was not reconfirmed, does not);
 - supporters per project: supporters / successful projects, to a whole number;
 - financing per project (10k yuan): funding (unrounded) / successful projects, to 2 decimals;
+- the two ratios are undefined (None: "-" in the table, null in JSON and CSV) with no successful project;
 - total projects on platform: every campaign of that entity and property that went live.
 """
 
@@ -49,8 +51,8 @@ class StatsRow:
     successful_projects: int
     successful_funding_10k: Decimal
     supporters: int
-    supporters_per_project: int
-    financing_per_project_10k: Decimal
+    supporters_per_project: int | None  # None: no successful project, the ratio is undefined
+    financing_per_project_10k: Decimal | None
     total_projects: int
 
 
@@ -68,7 +70,7 @@ def crowdfunding_stats(*, date_from: datetime.datetime | None = None, date_to: d
             total=Count("pk"),
             successful=Count("pk", filter=won),
             funding=Sum(F("raised_amount") - F("refunded_amount"), filter=won),
-            supporters=Sum("pledge_count", filter=won),
+            supporters=Sum(F("pledge_count") - F("refunded_count"), filter=won),
         )
         .order_by("kind", "entity__name")
     )
@@ -86,14 +88,32 @@ def crowdfunding_stats(*, date_from: datetime.datetime | None = None, date_to: d
                 supporters=supporters,
                 supporters_per_project=int((Decimal(supporters) / successful).quantize(Decimal(1), ROUND_HALF_EVEN))
                 if successful
-                else 0,
+                else None,
                 financing_per_project_10k=(funding / successful).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
                 if successful
-                else Decimal("0.00"),
+                else None,
                 total_projects=g["total"],
             )
         )
     return rows
+
+
+UNDEFINED = {"table": "-", "csv": "null"}
+
+
+def stats_cells(row: StatsRow, fmt: str = "table") -> list:
+    """The row's cells in COLUMNS order as a page ("table") or CSV shows them; an undefined ratio is
+    "-" on a page and null in CSV."""
+    cells = []
+    for key, _ in COLUMNS:
+        value = getattr(row, key)
+        if value is None:
+            cells.append(UNDEFINED[fmt])
+        elif fmt == "table" and not isinstance(value, str):
+            cells.append(f"{value:,}")
+        else:
+            cells.append(value)
+    return cells
 
 
 def stats_render(rows: list[StatsRow], fmt: str = "table") -> str:
@@ -110,11 +130,9 @@ def stats_render(rows: list[StatsRow], fmt: str = "table") -> str:
         writer = csv.writer(out)
         writer.writerow([label for _, label in COLUMNS])
         for r in rows:
-            writer.writerow([getattr(r, key) for key, _ in COLUMNS])
+            writer.writerow(stats_cells(r, "csv"))
         return out.getvalue()
-    cells = [[label for _, label in COLUMNS]] + [
-        [f"{getattr(r, key):,}" if not isinstance(getattr(r, key), str) else getattr(r, key) for key, _ in COLUMNS] for r in rows
-    ]
+    cells = [[label for _, label in COLUMNS]] + [stats_cells(r) for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
     lines = [
         " | ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))) for row in cells
@@ -123,4 +141,4 @@ def stats_render(rows: list[StatsRow], fmt: str = "table") -> str:
     return "\n".join(lines) + f"\n\nRounding: {ROUNDING_NOTE}\n"
 
 
-__all__ = ["crowdfunding_stats", "stats_render", "StatsRow", "ROUNDING_NOTE", "COLUMNS", "PlatformProperty"]
+__all__ = ["crowdfunding_stats", "stats_render", "stats_cells", "StatsRow", "ROUNDING_NOTE", "COLUMNS", "PlatformProperty"]

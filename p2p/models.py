@@ -251,6 +251,14 @@ class Installment(models.Model):
     fee_paid = money_field(default=0)
     penalty_paid = money_field(default=0)
     penalty_through = models.DateField(null=True, blank=True, help_text="Penalty interest has accrued up to this day.")
+    penalty_accrued = models.DecimalField(
+        max_digits=28,
+        decimal_places=10,
+        default=0,
+        db_default=0,  # rows written by plain SQL (bulk loads, benchmarks) start at nothing accrued too
+        help_text="Penalty interest accrued, exact: penalty_due is this rounded down to the cent, so no fraction is lost.",
+    )
+    late_fee_charged_on = models.DateField(null=True, blank=True, help_text="The day the late fee was charged, if it was.")
     status = models.CharField(max_length=8, choices=InstallmentStatus.choices, default=InstallmentStatus.PENDING)
     paid_at = models.DateTimeField(null=True, blank=True)
 

@@ -214,3 +214,12 @@ def _add_months(start: date, months: int) -> date:
     month_index = start.month - 1 + months
     year, month = start.year + month_index // 12, month_index % 12 + 1
     return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def days_30_360(start: date, end: date) -> int:
+    """Days from `start` to `end` by the 30/360 bond basis (30/360 US without the February rule,
+    ISDA "30/360"): a day 31 counts as 30, and an end day 31 counts as 30 only when the start day
+    is 30 or 31. Jan 15 -> Feb 15 is 30 days; Jan 31 -> Feb 28 is 28; Mar 31 -> Apr 30 is 30."""
+    d1 = min(start.day, 30)
+    d2 = min(end.day, 30) if d1 == 30 else end.day
+    return 360 * (end.year - start.year) + 30 * (end.month - start.month) + (d2 - d1)

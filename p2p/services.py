@@ -14,25 +14,36 @@ Rules (defaults in settings.P2P, DOMAIN.md section 3):
   over-funded under any concurrency; money moves wallet -> the loan's escrow.
 - Repayment allocation (Fineract's default): oldest installment first; within it penalties, fees,
   interest, principal. The amount received is then shared out to the notes pro rata to their
-  principal by the largest-remainder method: each share is rounded down to the cent and the
-  leftover cents go one each to the notes with the largest remainders (ties: the older note), so
-  the shares add up to exactly what was received. Principal and interest are shared separately
-  the same way. The service fee is HALF_EVEN 1% of each note's gross share.
-- Penalty interest accrues in the daily sweep on each overdue installment's unpaid principal and
-  interest, `unpaid x daily rate x days`, rounded down to the cent (in the borrower's favour).
+  principal, carrying the rounding over the loan's life (p2p/shares.py): each note's cumulative
+  receipts stay within a cent of its exact share of everything received so far, no share is
+  negative, the shares add up to exactly what was received, and each note gets back exactly its
+  principal. Principal and interest (with fees and penalties) are shared separately. The service fee is HALF_EVEN 1% of each note's gross share.
+- Penalty interest on each overdue installment's unpaid principal and interest, `unpaid x daily
+  rate x days`, accrued exactly (`Installment.penalty_accrued`); what is charged (`penalty_due`) is
+  that rounded down to the cent, so no fraction is lost between accruals. It accrues whenever the
+  daily sweep runs and, before anything is applied, whenever a repayment is made: the unpaid
+  amount is constant between two accruals, so the figure is the same whether the sweep runs
+  daily, skips days or runs twice.
+- Late fee (Prosper): the greater of LATE_FEE_RATE (5%) of the installment's unpaid principal and
+  interest (rounded down to the cent) and LATE_FEE_MINIMUM (15.00), charged once, by the same
+  accrual, when the installment is LATE_FEE_AFTER_DAYS (15) days past due; allocated as a fee
+  (after penalties, before interest) and passed on to the note holders like interest.
+- Full early repayment charges interest to date by 30/360: the remaining principal x annual rate x
+  days / 360, the days counted by the 30/360 (bond basis) convention from the previous due date.
 - Delinquency: days past due = today - due date of the oldest unpaid installment; buckets 1-30,
   31-60, 61-90, 90+; default after 90 days, write-off at 121.
 - Every task-driven posting carries a ledger reference, so a task that runs twice has one effect.
 """
 
 import datetime
+import logging
 from collections import defaultdict
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Min, Q, Sum, Value
-from django.db.models.functions import Coalesce, Floor
+from django.db.models.functions import Coalesce, Floor, Greatest
 from django.utils import timezone
 
 from platform_core.accounts.models import Organisation, OrganisationKind, PlatformProperty, User
@@ -69,9 +80,11 @@ from .models import (
     RepaymentSource,
     business_date,
 )
-from .schedules import schedule_generate
+from .schedules import days_30_360, schedule_generate
+from .shares import cumulative_split
 
 CENT = Decimal("0.01")
+logger = logging.getLogger(__name__)
 
 
 def rules() -> dict:
@@ -471,7 +484,7 @@ def loan_disburse(*, loan_id: int, now=None) -> Loan | None:
         )
         Investment.objects.filter(pk__in=[i.pk for i in investments]).update(status=InvestmentStatus.ISSUED)
         start = business_date(now)
-        unit = Decimal(1).scaleb(-currencies()[loan.currency])
+        unit = _minor_unit(loan.currency)
         schedule = schedule_generate(
             principal=loan.amount,
             annual_rate=loan.annual_rate,
@@ -501,6 +514,10 @@ def loan_disburse(*, loan_id: int, now=None) -> Loan | None:
 
 
 # --- repayments -------------------------------------------------------------------------------
+
+
+def _minor_unit(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-currencies()[currency])
 
 
 def largest_remainder_split(total: Decimal, weights: list[Decimal], unit: Decimal = CENT) -> list[Decimal]:
@@ -557,9 +574,19 @@ def _repayment_post(
     installments = list(loan.installments.select_for_update().exclude(status=InstallmentStatus.PAID).order_by("number"))
     parts = _allocate(installments, amount)
     notes = list(Note.objects.filter(loan=loan).order_by("pk"))
-    weights = [n.principal for n in notes]
-    principal_shares = largest_remainder_split(parts["principal"], weights)
-    other_shares = largest_remainder_split(parts["penalty"] + parts["fee"] + parts["interest"], weights)
+    weights, unit = [n.principal for n in notes], _minor_unit(loan.currency)
+    principal_shares = cumulative_split(
+        total=sum((n.received_principal for n in notes), parts["principal"]),
+        received=[n.received_principal for n in notes],
+        weights=weights,
+        unit=unit,
+    )
+    other_shares = cumulative_split(
+        total=sum((n.received_interest for n in notes), parts["penalty"] + parts["fee"] + parts["interest"]),
+        received=[n.received_interest for n in notes],
+        weights=weights,
+        unit=unit,
+    )
     fee_rate = loan.service_fee_rate or ZERO
     shares, credits = [], defaultdict(Decimal)
     for note, principal, other in zip(notes, principal_shares, other_shares, strict=True):
@@ -638,6 +665,7 @@ def _repay(*, loan: Loan, payer, amount, source: str, actor, now, reference: str
         raise ApplicationError(
             "loan_not_active", f"This loan is {loan.get_status_display().lower()}; nothing to repay.", status=409
         )
+    charges_accrue(loan.installments.all(), today=business_date(now))
     outstanding = _total_outstanding(loan)
     if amount is None or amount == "":
         amount = _due_now(loan, business_date(now))
@@ -677,8 +705,20 @@ def guarantor_pay(*, user: User, loan_id: int, amount=None, now=None) -> Repayme
 
 
 def loan_payoff_quote(loan: Loan, today: datetime.date) -> dict[str, Decimal]:
-    """Full early repayment: everything due so far, plus interest to date on the remaining principal
-    for the current period (30/360: days elapsed / 30 of a month's interest), plus that principal."""
+    """Full early repayment as of `today`: everything due so far (with penalties and fees accrued to
+    today), plus interest to date on the remaining principal, plus that principal. Interest to date
+    is 30/360: remaining principal x annual rate x days / 360, the days from the previous due date
+    (or the disbursement) by the 30/360 bond basis, never more than the current installment's
+    interest. Only reads: the accrual it shows is rolled back (a repayment makes it for real)."""
+    with transaction.atomic():
+        preview = transaction.savepoint()
+        charges_accrue(loan.installments.all(), today=today)
+        quote = _payoff_quote(loan, today)
+        transaction.savepoint_rollback(preview)
+    return quote
+
+
+def _payoff_quote(loan: Loan, today: datetime.date) -> dict[str, Decimal]:
     unpaid = list(loan.installments.exclude(status=InstallmentStatus.PAID).order_by("number"))
     due = [i for i in unpaid if i.due_date <= today]
     future = [i for i in unpaid if i.due_date > today]
@@ -690,8 +730,8 @@ def loan_payoff_quote(loan: Loan, today: datetime.date) -> dict[str, Decimal]:
         previous = loan.installments.filter(number=current.number - 1).values_list(
             "due_date", flat=True
         ).first() or business_date(loan.disbursed_at)
-        days = min(max((today - previous).days, 0), 30)
-        interest = (remaining_principal * loan.annual_rate / 12 * days / 30).quantize(CENT, rounding=ROUND_HALF_EVEN)
+        days = days_30_360(previous, today) if today > previous else 0
+        interest = (remaining_principal * loan.annual_rate * days / 360).quantize(CENT, rounding=ROUND_HALF_EVEN)
         interest = min(interest, current.interest_due - current.interest_paid)
     return {
         "arrears": arrears,
@@ -711,7 +751,8 @@ def loan_repay_in_full(*, user: User, loan_id: int, now=None) -> Repayment:
         kyc_require_verified(party)
         if loan.status not in (LoanStatus.ACTIVE, LoanStatus.DEFAULTED):
             raise ApplicationError("loan_not_active", "This loan is not active.", status=409)
-        quote = loan_payoff_quote(loan, today)
+        charges_accrue(loan.installments.all(), today=today)
+        quote = _payoff_quote(loan, today)
         future = list(loan.installments.filter(due_date__gt=today).exclude(status=InstallmentStatus.PAID).order_by("number"))
         if future:
             # the current installment carries all remaining principal and the interest to date; later ones fall away
@@ -740,7 +781,7 @@ def repayments_collect_due(*, now=None, chunk: int = 500) -> int:
         .distinct()
         .order_by("loan_id")
     )
-    collected, after = 0, 0
+    collected, failed, after = 0, [], 0
     while loan_ids := list(due_loans.filter(loan_id__gt=after)[:chunk]):
         after = loan_ids[-1]
         for loan_id in loan_ids:
@@ -748,7 +789,21 @@ def repayments_collect_due(*, now=None, chunk: int = 500) -> int:
                 collected += _auto_debit(loan_id, today=today, now=now)
             except ApplicationError:  # the wallet was emptied meanwhile: try again at the next run
                 continue
+            except Exception:  # any other failure is this loan's alone: logged, reported, never stops the others
+                logger.exception("Auto-debit of loan %s failed", loan_id)
+                failed.append(loan_id)
+    if failed:
+        raise AutoDebitFailures(collected, failed)
     return collected
+
+
+class AutoDebitFailures(Exception):
+    """Raised after an auto-debit run that collected from every loan it could: these loans failed."""
+
+    def __init__(self, collected: int, loan_ids: list[int]):
+        self.collected, self.loan_ids = collected, loan_ids
+        shown = ", ".join(str(pk) for pk in loan_ids[:50]) + (" ..." if len(loan_ids) > 50 else "")
+        super().__init__(f"{collected} loan(s) debited; auto-debit failed for {len(loan_ids)} loan(s): {shown}")
 
 
 def _auto_debit(loan_id: int, *, today: datetime.date, now) -> int:
@@ -759,6 +814,7 @@ def _auto_debit(loan_id: int, *, today: datetime.date, now) -> int:
         reference = f"p2p:loan:{loan.pk}:auto:{today.isoformat()}"
         if Repayment.objects.filter(reference=reference).exists():
             return 0
+        charges_accrue(loan.installments.all(), today=today)
         due = _due_now(loan, today)
         wallet = wallet_for(loan.borrower, loan.currency)
         if due == 0 or wallet.balance < due:
@@ -787,23 +843,42 @@ def overdue_sweep(*, today: datetime.date | None = None) -> dict:
     Idempotent for a given day: penalty accrues up to `today` once, recorded in `penalty_through`."""
     today = today or business_date()
     running = Loan.objects.filter(status__in=[LoanStatus.ACTIVE, LoanStatus.DEFAULTED]).values("pk")
-    rate = rules()["PENALTY_DAILY_RATE"]
-    unpaid = F("principal_due") - F("principal_paid") + F("interest_due") - F("interest_paid")
-    days = DaysBetween(Value(today), Coalesce("penalty_through", "due_date"))
     with transaction.atomic():
-        penalised = (
-            Installment.objects.filter(
-                loan_id__in=running, status__in=[InstallmentStatus.PENDING, InstallmentStatus.OVERDUE], due_date__lt=today
-            )
-            .filter(Q(penalty_through__isnull=True) | Q(penalty_through__lt=today))
-            .update(
-                status=InstallmentStatus.OVERDUE,
-                penalty_through=today,
-                penalty_due=F("penalty_due") + Floor(unpaid * days * Value(rate * 100)) / Value(100),
-            )
-        )
+        penalised, late_fees = charges_accrue(Installment.objects.filter(loan_id__in=running), today=today)
         defaulted, written_off, more = _loans_default_and_write_off(today)
-    return {"penalised": penalised, "defaulted": defaulted, "written_off": written_off, "more": more}
+    return {"penalised": penalised, "late_fees": late_fees, "defaulted": defaulted, "written_off": written_off, "more": more}
+
+
+def charges_accrue(installments, *, today: datetime.date) -> tuple[int, int]:
+    """Bring penalty interest and late fees of these installments (a queryset) up to `today`, set-based:
+    the installments that fell due before `today` and are unpaid are marked overdue, accrue
+    `unpaid principal and interest x daily rate x days since the last accrual` exactly (the charge
+    is that rounded down to the cent), and, once LATE_FEE_AFTER_DAYS past due, are charged the late
+    fee once. Run by the daily sweep over every running loan and by every repayment over its loan
+    before it is applied, so the unpaid amount is constant between two accruals and the figures do
+    not depend on how often the sweep runs. Idempotent for a day. Returns (penalised, late fees)."""
+    unpaid = F("principal_due") - F("principal_paid") + F("interest_due") - F("interest_paid")
+    late = installments.filter(status__in=[InstallmentStatus.PENDING, InstallmentStatus.OVERDUE], due_date__lt=today)
+    unpaid_now = late.alias(unpaid_now=unpaid)
+    accrued = F("penalty_accrued") + unpaid * DaysBetween(Value(today), Coalesce("penalty_through", "due_date")) * Value(
+        rules()["PENALTY_DAILY_RATE"]
+    )
+    penalised = late.filter(Q(penalty_through__isnull=True) | Q(penalty_through__lt=today)).update(
+        status=InstallmentStatus.OVERDUE,
+        penalty_through=today,
+        penalty_accrued=accrued,
+        penalty_due=Floor(accrued * Value(100)) / Value(100),
+    )
+    rate, minimum = rules()["LATE_FEE_RATE"], rules()["LATE_FEE_MINIMUM"]
+    late_fees = 0
+    if rate or minimum:
+        fee = Greatest(Floor(unpaid * Value(rate * 100)) / Value(100), Value(minimum))
+        late_fees = unpaid_now.filter(
+            unpaid_now__gt=0,
+            late_fee_charged_on__isnull=True,
+            due_date__lte=today - datetime.timedelta(days=rules()["LATE_FEE_AFTER_DAYS"]),
+        ).update(fee_due=F("fee_due") + fee, late_fee_charged_on=today)
+    return penalised, late_fees
 
 
 def _loans_default_and_write_off(today: datetime.date) -> tuple[int, int, bool]:

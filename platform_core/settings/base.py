@@ -281,6 +281,11 @@ P2P = {
     "ORIGINATION_FEE_RATE": Decimal("0.0200"),
     "INVESTOR_SERVICE_FEE_RATE": Decimal("0.0100"),
     "PENALTY_DAILY_RATE": Decimal("0.0005"),
+    # late fee (Prosper): the greater of 5% of the installment's unpaid principal and interest and 15.00,
+    # charged once when it is LATE_FEE_AFTER_DAYS past due; a rate and minimum of 0 turn it off
+    "LATE_FEE_RATE": Decimal("0.05"),
+    "LATE_FEE_MINIMUM": Decimal("15.00"),
+    "LATE_FEE_AFTER_DAYS": 15,
     "FUNDING_WINDOW_DAYS": 14,
     "MIN_INVESTMENT": Decimal("100.00"),
     "PARTIAL_FUNDING_THRESHOLD": None,  # e.g. Decimal("0.70"): issue if 70% is funded when the window closes

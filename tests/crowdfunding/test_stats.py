@@ -37,6 +37,8 @@ RAISED_10K = {"Everyone vote": Decimal("32877.4")}
 
 def _split(total, parts):
     """`parts` shares of `total` that add up to it exactly (the remainder on the last)."""
+    if not parts:
+        return []
     share = total // parts
     return [share] * (parts - 1) + [total - share * (parts - 1)]
 
@@ -146,3 +148,47 @@ def _check_output(fmt, text):
         assert "Jingdong,Commodity,271,20621,801641,2958,76.09,1000" in text
     else:
         assert "Rounding:" in text and "Everyone vote" in text and "202.95" in text and "801,641" in text
+
+
+def test_supporters_count_only_collected_pledges(fund):
+    """An offering that succeeded with commitments of 6,000, 4,000 and 1,000, the 1,000 not reconfirmed
+    after a material change and refunded at settlement: 2 supporters, 10,000 of funding."""
+    from crowdfunding import services
+    from tests.crowdfunding.factories import force_deadline, live_campaign
+    from tests.factories import UserFactory
+
+    campaign = live_campaign(kind="equity", target="10000.00", maximum="20000.00")
+    pledges = []
+    for amount in ("6000.00", "4000.00", "1000.00"):
+        investor = UserFactory()
+        fund(investor, amount)
+        pledges.append((investor, services.pledge_create(user=investor, campaign_id=campaign.pk, amount=amount)))
+    services.campaign_update_post(
+        user=campaign.created_by, campaign_id=campaign.pk, title="New terms", body="Changed.", material_change=True
+    )
+    for investor, pledge in pledges[:2]:
+        services.pledge_reconfirm(user=investor, pledge_id=pledge.pk)
+    force_deadline(campaign, timezone.now() - datetime.timedelta(minutes=1))
+    services.campaign_close(campaign_id=campaign.pk)
+    services.campaign_settle(campaign_id=campaign.pk)
+    campaign.refresh_from_db()
+    assert (campaign.outcome, campaign.refunded_count) == ("succeeded", 1)
+    [row] = crowdfunding_stats()
+    assert (row.successful_projects, row.supporters, row.successful_funding_10k) == (1, 2, Decimal("1"))
+    assert row.financing_per_project_10k == Decimal("1.00") and row.supporters_per_project == 2
+
+
+def test_undefined_ratios_without_a_successful_project(admin_client):
+    now = timezone.now()
+    _build_fig_1(now, platforms=[("Nobody won", "Commodity", 0, "0", 0, None, None, 3)])
+    [row] = crowdfunding_stats()
+    assert (row.successful_projects, row.supporters_per_project, row.financing_per_project_10k) == (0, None, None)
+    from crowdfunding.stats import stats_render
+
+    assert json.loads(stats_render([row], "json"))["rows"][0]["supporters_per_project"] is None
+    assert json.loads(stats_render([row], "json"))["rows"][0]["financing_per_project_10k"] is None
+    assert "Nobody won,Commodity,0,0,0,null,null,3" in stats_render([row], "csv")
+    table_row = stats_render([row]).splitlines()[2].split("|")
+    assert [c.strip() for c in table_row[5:7]] == ["-", "-"]
+    page = admin_client.get("/admin/crowdfunding/campaign/statistics/").content.decode()
+    assert "<td>Nobody won</td><td>Commodity</td><td>0</td><td>0</td><td>0</td><td>-</td><td>-</td><td>3</td>" in page

@@ -16,7 +16,7 @@ from platform_core.ledger.checks import ledger_problems
 from platform_core.ledger.models import Transaction
 from tests.factories import OrganisationFactory, SmeUserFactory, StaffUserFactory, UserFactory
 
-from .factories import listed_loan
+from .factories import business_day, listed_loan
 
 pytestmark = pytest.mark.django_db
 
@@ -418,29 +418,33 @@ def test_repayment_refusals(api_as, fund):
 
 
 def test_payoff_settles_with_interest_to_date(api_as, fund):
-    loan, investors = _active_loan(api_as, fund)
-    sme = loan.created_by
-    client = api_as(sme)
-    _due_today(loan, days_ago=10)  # installment 1 fell due 10 days ago
-    assert client.post(f"{LOANS}{loan.pk}/repayments/", {}, format="json", **_key()).json()["amount"] == "3151.49"
-    url = f"{LOANS}{loan.pk}/payoff/"
-    # remaining principal 9,088.51 + 10 days of 2% a month (60.59) = 9,149.10; the wallet holds 8,608.51
-    before = _money_state(loan, sme, *investors)
-    assert _error(client.post(url, format="json", **_key())) == (400, "insufficient_funds")
-    assert _money_state(loan, sme, *investors) == before  # the re-cut schedule was rolled back too
-    assert _error(client.post(url, format="json")) == (400, "idempotency_key_required")
-    assert _error(api_as(investors[0]).post(url, format="json", **_key())) == (404, "not_found")
-    fund(sme, "1000.00")
-    response = client.post(url, format="json", **_key())
-    assert response.status_code == 201, response.json()
-    assert [response.json()[f] for f in ("amount", "interest_part", "principal_part")] == ["9149.10", "60.59", "9088.51"]
-    loan.refresh_from_db()
-    assert (loan.status, loan.principal_outstanding) == (LoanStatus.REPAID, Decimal("0.00"))
-    assert set(loan.installments.values_list("status", flat=True)) == {InstallmentStatus.PAID}
-    assert [n.received_principal for n in Note.objects.filter(loan=loan).order_by("pk")] == [Decimal("8000"), Decimal("4000")]
-    assert ledger.wallet_for(loan.borrower).balance == Decimal("11760.00") + 1000 - Decimal("3151.49") - Decimal("9149.10")
-    assert _error(client.post(url, format="json", **_key())) == (409, "loan_not_active")
-    assert ledger_problems() == []
+    with business_day(datetime.date(2026, 6, 15)):
+        loan, investors = _active_loan(api_as, fund)
+        sme = loan.created_by
+        client = api_as(sme)
+        _due_today(loan, days_ago=10)  # installment 1 fell due on 5 June, 10 days ago
+        # what is due: 3,151.49 and 10 days of penalty interest on it (0.05% a day: 15.757..., charged 15.75)
+        paid = client.post(f"{LOANS}{loan.pk}/repayments/", {}, format="json", **_key()).json()
+        assert (paid["amount"], paid["penalty_part"]) == ("3167.24", "15.75")
+        url = f"{LOANS}{loan.pk}/payoff/"
+        # remaining principal 9,088.51 + interest to date, 30/360: 9,088.51 x 24% x 10 / 360 = 60.59 -> 9,149.10;
+        # the wallet holds 11,760.00 - 3,167.24 = 8,592.76
+        before = _money_state(loan, sme, *investors)
+        assert _error(client.post(url, format="json", **_key())) == (400, "insufficient_funds")
+        assert _money_state(loan, sme, *investors) == before  # the re-cut schedule was rolled back too
+        assert _error(client.post(url, format="json")) == (400, "idempotency_key_required")
+        assert _error(api_as(investors[0]).post(url, format="json", **_key())) == (404, "not_found")
+        fund(sme, "1000.00")
+        response = client.post(url, format="json", **_key())
+        assert response.status_code == 201, response.json()
+        assert [response.json()[f] for f in ("amount", "interest_part", "principal_part")] == ["9149.10", "60.59", "9088.51"]
+        loan.refresh_from_db()
+        assert (loan.status, loan.principal_outstanding) == (LoanStatus.REPAID, Decimal("0.00"))
+        assert set(loan.installments.values_list("status", flat=True)) == {InstallmentStatus.PAID}
+        assert [n.received_principal for n in Note.objects.filter(loan=loan).order_by("pk")] == [Decimal("8000"), Decimal("4000")]
+        assert ledger.wallet_for(loan.borrower).balance == Decimal("11760.00") + 1000 - Decimal("3167.24") - Decimal("9149.10")
+        assert _error(client.post(url, format="json", **_key())) == (409, "loan_not_active")
+        assert ledger_problems() == []
 
 
 def test_guarantor_payment_is_recorded_as_compensatory(api_as, fund):

@@ -14,7 +14,7 @@ from platform_core.ledger.checks import ledger_problems
 from platform_core.ledger.models import AccountPurpose
 from tests.factories import OrganisationFactory, SmeUserFactory, StaffUserFactory, UserFactory
 
-from .factories import funded_investors, listed_loan
+from .factories import business_day, funded_investors, listed_loan
 
 pytestmark = pytest.mark.django_db
 
@@ -127,14 +127,17 @@ def test_overpayment_refused_and_nothing_changes(fund):
 
 
 def test_full_early_repayment_with_interest_to_date(fund):
-    loan, investors = _disbursed(fund)
+    with business_day(datetime.date(2026, 3, 2)):  # installment 1 falls due on 2 April
+        loan, investors = _disbursed(fund)
     sme = loan.created_by
     fund(sme, "1000.00")
     first_due = loan.installments.get(number=1).due_date
+    assert first_due == datetime.date(2026, 4, 2)
+    on_time = timezone.make_aware(datetime.datetime.combine(first_due, datetime.time(12)))
     ten_days_in = timezone.make_aware(datetime.datetime.combine(first_due + datetime.timedelta(days=10), datetime.time(12)))
-    services.repayment_make(user=sme, loan_id=loan.pk, amount="3151.49", now=ten_days_in)
+    services.repayment_make(user=sme, loan_id=loan.pk, amount="3151.49", now=on_time)
     quote = services.loan_payoff_quote(loan, services.business_date(ten_days_in))
-    # remaining principal 9,088.51; 10 days of 2% a month: 9,088.51 x 0.02 x 10/30 = 60.59
+    # remaining principal 9,088.51; 30/360 from 2 April to 12 April is 10 days: 9,088.51 x 24% x 10 / 360 = 60.59
     assert quote == {
         "arrears": Decimal("0.00"),
         "interest_to_date": Decimal("60.59"),

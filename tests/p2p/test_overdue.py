@@ -81,7 +81,8 @@ def test_penalty_accrues_once_per_day_and_catches_up(fund):
     assert first.penalty_due == (unpaid * Decimal("0.0005")).quantize(Decimal("0.01"), rounding="ROUND_DOWN") == Decimal("1.57")
     services.overdue_sweep(today=datetime.date(2025, 1, 14))  # three days missed: caught up
     first.refresh_from_db()
-    assert first.penalty_due == Decimal("1.57") + Decimal("4.72")  # 3,151.49 x 0.0005 x 3 = 4.727 -> 4.72
+    # accrued exactly, charged rounded down: 3,151.49 x 0.0005 x 4 days = 6.30298 -> 6.30 (not 1.57 + 4.72)
+    assert first.penalty_due == Decimal("6.30")
     assert first.penalty_through == datetime.date(2025, 1, 14)
 
 

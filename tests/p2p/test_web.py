@@ -575,11 +575,12 @@ def test_my_loans_shows_status_funding_outstanding_and_days_past_due(client, fun
         assert "Withdraw" in _row(page, "loan", listed.pk)
         assert "Draft" in _row(page, "loan", draft.pk) and "Edit" in _row(page, "loan", draft.pk)
         assert f'data-loan="{other.pk}"' not in page.content.decode()
-        # 40 days of penalty interest on 3,151.49 at 0.05% a day: 63.0298, rounded down to 63.02
+        # 40 days of penalty interest on 3,151.49 at 0.05% a day: 63.0298, rounded down to 63.02; and the late fee
+        # charged at 15 days, 5% of 3,151.49 = 157.57 (more than 15.00): charges 220.59
         assert _row(client.get(f"/loans/{active.pk}/"), "installment", 1).split()[2:] == [
             "2,911.49",
             "240.00",
-            "63.02",
+            "220.59",
             "0.00",
             "Overdue",
         ]
