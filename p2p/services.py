@@ -520,22 +520,6 @@ def _minor_unit(currency: str) -> Decimal:
     return Decimal(1).scaleb(-currencies()[currency])
 
 
-def largest_remainder_split(total: Decimal, weights: list[Decimal], unit: Decimal = CENT) -> list[Decimal]:
-    """Split `total` pro rata to `weights` into multiples of `unit` that add up to exactly `total`:
-    round each share down, then give the leftover units one each to the largest remainders
-    (ties: the earlier weight)."""
-    if total == 0 or not weights:
-        return [ZERO] * len(weights)
-    weight_sum = sum(weights)
-    exact = [total * w / weight_sum for w in weights]
-    shares = [e.quantize(unit, rounding=ROUND_DOWN) for e in exact]
-    leftover = int((total - sum(shares)) / unit)
-    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - shares[i]), i))
-    for i in order[:leftover]:
-        shares[i] += unit
-    return shares
-
-
 def _allocate(installments: list[Installment], amount: Decimal) -> dict[str, Decimal]:
     """Apply `amount` to installments (oldest first): penalty, fee, interest, principal."""
     left = amount

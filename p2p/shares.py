@@ -25,8 +25,11 @@ passes on 100.01 of interest: the notes are owed 50.005 each; one gets 50.01 (th
 now gets 50.01 and the first 50.00.
 """
 
+import logging
 from decimal import Decimal
 from fractions import Fraction
+
+logger = logging.getLogger(__name__)
 
 
 def cumulative_split(*, total: Decimal, received: list[Decimal], weights: list[Decimal], unit: Decimal) -> list[Decimal]:
@@ -43,7 +46,8 @@ def cumulative_split(*, total: Decimal, received: list[Decimal], weights: list[D
     remainders = [t * x % weight_sum for x in w]
     new = [max(g, f) for g, f in zip(got, floors, strict=True)]
     left = t - sum(new)
-    if left < 0:  # not reachable with the priority below (checked over random lives); stay exact and non-negative
+    if left < 0:  # not reached with the priority below (checked over random lives); stay exact and non-negative
+        logger.warning("Share-out fell back to deficits: %s received of %s over weights %s", received, total, weights)
         return _split_by_deficit(t - sum(got), [Fraction(t * x, weight_sum) - g for x, g in zip(w, got, strict=True)], unit)
     eligible = [i for i in range(len(w)) if new[i] == floors[i] and remainders[i]]
     eligible.sort(key=lambda i: (Fraction(weight_sum - remainders[i], w[i]), -remainders[i], i))

@@ -1,29 +1,55 @@
-"""Property tests: every repayment's shares add up to exactly what was received."""
+"""Property tests of the share-out (p2p/shares.py): over any sequence of repayments, each note's
+cumulative receipts stay within a cent of its exact pro-rata share, no share is negative, each
+repayment's shares add up to exactly what it passed on, and the whole principal comes back exactly."""
 
 from decimal import Decimal
+from fractions import Fraction
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2p.services import largest_remainder_split
+from p2p.shares import cumulative_split
 
-cents = st.integers(min_value=0, max_value=10**10).map(lambda c: Decimal(c) / 100)
-weights = st.lists(st.integers(min_value=1, max_value=10**8).map(lambda c: Decimal(c) / 100), min_size=1, max_size=300)
+CENT = Decimal("0.01")
+note_principals = st.lists(
+    st.one_of(
+        st.integers(min_value=1, max_value=10**8).map(lambda c: Decimal(c) / 100),
+        st.sampled_from([Decimal("33.33"), Decimal("100.00"), Decimal("100.01"), Decimal("5000.00")]),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(weights=note_principals, increments=st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=60))
+def test_cumulative_shares_stay_within_a_cent_of_pro_rata_and_never_go_negative(weights, increments):
+    whole = sum(weights)
+    received, total = [Decimal("0.00")] * len(weights), Decimal("0.00")
+    for cents in increments:
+        increment = Decimal(cents) / 100
+        total += increment
+        shares = cumulative_split(total=total, received=received, weights=weights, unit=CENT)
+        assert sum(shares) == increment
+        assert all(s >= 0 and s == s.quantize(CENT) for s in shares)
+        received = [r + s for r, s in zip(received, shares, strict=True)]
+        for got, weight in zip(received, weights, strict=True):
+            assert abs(Fraction(got) - Fraction(total) * Fraction(weight) / Fraction(whole)) < Fraction(1, 100)
 
 
 @settings(max_examples=300, deadline=None)
-@given(total=cents, weights=weights)
-def test_shares_add_up_to_the_total_and_stay_within_a_cent_of_pro_rata(total, weights):
-    shares = largest_remainder_split(total, weights)
-    assert sum(shares) == total
-    weight_sum = sum(weights)
-    for share, weight in zip(shares, weights, strict=True):
-        assert share == share.quantize(Decimal("0.01")) and share >= 0
-        assert abs(share - total * weight / weight_sum) < Decimal("0.01")
+@given(weights=note_principals, cuts=st.lists(st.floats(min_value=0, max_value=1), max_size=40))
+def test_the_whole_principal_comes_back_exactly(weights, cuts):
+    """Principal repaid in any number of parts: when all of it is in, each note has exactly its own."""
+    whole = sum(weights)
+    points = sorted({(whole * Decimal(str(c))).quantize(CENT) for c in cuts} | {whole})
+    received = [Decimal("0.00")] * len(weights)
+    for total in points:
+        shares = cumulative_split(total=total, received=received, weights=weights, unit=CENT)
+        received = [r + s for r, s in zip(received, shares, strict=True)]
+    assert received == weights
 
 
-def test_leftover_cents_go_to_the_largest_remainders_then_the_oldest():
-    # 1.00 over three equal notes: 0.33 each and one cent left, which goes to the first
-    assert largest_remainder_split(Decimal("1.00"), [Decimal(1)] * 3) == [Decimal("0.34"), Decimal("0.33"), Decimal("0.33")]
-    # 0.10 over weights 1 and 2: exact 0.0333 and 0.0667; remainders 0.0033 and 0.0067 -> the cent goes to the second
-    assert largest_remainder_split(Decimal("0.10"), [Decimal(1), Decimal(2)]) == [Decimal("0.03"), Decimal("0.07")]
+def test_a_zero_decimal_currency_shares_whole_units():
+    shares = cumulative_split(total=Decimal("1000"), received=[Decimal(0)] * 3, weights=[Decimal(1)] * 3, unit=Decimal(1))
+    assert shares == [Decimal(334), Decimal(333), Decimal(333)]
