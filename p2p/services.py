@@ -38,7 +38,7 @@ Rules (defaults in settings.P2P, DOMAIN.md section 3):
 import datetime
 import logging
 from collections import defaultdict
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.conf import settings
 from django.db import transaction
