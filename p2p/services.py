@@ -42,8 +42,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Min, Q, Sum, Value
+from django.db.models import Case, F, Min, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, Floor, Greatest
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from platform_core.accounts.models import Organisation, OrganisationKind, PlatformProperty, User
@@ -828,41 +829,46 @@ def overdue_sweep(*, today: datetime.date | None = None) -> dict:
     today = today or business_date()
     running = Loan.objects.filter(status__in=[LoanStatus.ACTIVE, LoanStatus.DEFAULTED]).values("pk")
     with transaction.atomic():
-        penalised, late_fees = charges_accrue(Installment.objects.filter(loan_id__in=running), today=today)
+        penalised = charges_accrue(Installment.objects.filter(loan_id__in=running), today=today)
         defaulted, written_off, more = _loans_default_and_write_off(today)
-    return {"penalised": penalised, "late_fees": late_fees, "defaulted": defaulted, "written_off": written_off, "more": more}
+    return {"penalised": penalised, "defaulted": defaulted, "written_off": written_off, "more": more}
 
 
-def charges_accrue(installments, *, today: datetime.date) -> tuple[int, int]:
-    """Bring penalty interest and late fees of these installments (a queryset) up to `today`, set-based:
-    the installments that fell due before `today` and are unpaid are marked overdue, accrue
+def charges_accrue(installments, *, today: datetime.date) -> int:
+    """Bring penalty interest and late fees of these installments (a queryset) up to `today`, in one
+    UPDATE: the installments that fell due before `today` and are unpaid are marked overdue, accrue
     `unpaid principal and interest x daily rate x days since the last accrual` exactly (the charge
     is that rounded down to the cent), and, once LATE_FEE_AFTER_DAYS past due, are charged the late
     fee once. Run by the daily sweep over every running loan and by every repayment over its loan
     before it is applied, so the unpaid amount is constant between two accruals and the figures do
-    not depend on how often the sweep runs. Idempotent for a day. Returns (penalised, late fees)."""
+    not depend on how often the sweep runs. Idempotent for a day: the first accrual of a day does
+    it all (the late fee depends only on the date and the unpaid amount, which only a repayment -
+    accruing first - changes). Returns how many installments accrued."""
     unpaid = F("principal_due") - F("principal_paid") + F("interest_due") - F("interest_paid")
-    late = installments.filter(status__in=[InstallmentStatus.PENDING, InstallmentStatus.OVERDUE], due_date__lt=today)
-    unpaid_now = late.alias(unpaid_now=unpaid)
     accrued = F("penalty_accrued") + unpaid * DaysBetween(Value(today), Coalesce("penalty_through", "due_date")) * Value(
         rules()["PENALTY_DAILY_RATE"]
     )
-    penalised = late.filter(Q(penalty_through__isnull=True) | Q(penalty_through__lt=today)).update(
-        status=InstallmentStatus.OVERDUE,
-        penalty_through=today,
-        penalty_accrued=accrued,
-        penalty_due=Floor(accrued * Value(100)) / Value(100),
-    )
+    changes = {
+        "status": InstallmentStatus.OVERDUE,
+        "penalty_through": today,
+        "penalty_accrued": accrued,
+        "penalty_due": Floor(accrued * Value(100)) / Value(100),
+    }
     rate, minimum = rules()["LATE_FEE_RATE"], rules()["LATE_FEE_MINIMUM"]
-    late_fees = 0
     if rate or minimum:
-        fee = Greatest(Floor(unpaid * Value(rate * 100)) / Value(100), Value(minimum))
-        late_fees = unpaid_now.filter(
-            unpaid_now__gt=0,
+        late_fee_now = Q(
+            GreaterThan(unpaid, Value(0)),
             late_fee_charged_on__isnull=True,
             due_date__lte=today - datetime.timedelta(days=rules()["LATE_FEE_AFTER_DAYS"]),
-        ).update(fee_due=F("fee_due") + fee, late_fee_charged_on=today)
-    return penalised, late_fees
+        )
+        fee = Greatest(Floor(unpaid * Value(rate * 100)) / Value(100), Value(minimum))
+        changes["fee_due"] = Case(When(late_fee_now, then=F("fee_due") + fee), default=F("fee_due"))
+        changes["late_fee_charged_on"] = Case(When(late_fee_now, then=Value(today)), default=F("late_fee_charged_on"))
+    return (
+        installments.filter(status__in=[InstallmentStatus.PENDING, InstallmentStatus.OVERDUE], due_date__lt=today)
+        .filter(Q(penalty_through__isnull=True) | Q(penalty_through__lt=today))
+        .update(**changes)
+    )
 
 
 def _loans_default_and_write_off(today: datetime.date) -> tuple[int, int, bool]:
