@@ -48,6 +48,7 @@ from platform_core.accounts.services import (
 from platform_core.audit import audit_record
 from platform_core.db import DaysBetween, lock_or_not_found, row_lock, rows_update
 from platform_core.errors import ApplicationError
+from platform_core.inputs import whole_number
 from platform_core.ledger.models import Account
 from platform_core.ledger.services import escrow_for, escrow_refund, fee_changes, transaction_post, transfer, wallet_for
 from platform_core.money import ZERO, currencies, parse_amount, quantize
@@ -154,16 +155,14 @@ def _loan_clean(data: dict) -> dict:
     amount = parse_amount(data.get("amount"), field="amount")
     if amount < rules()["MIN_AMOUNT"]:
         raise ApplicationError("amount_too_small", f"A loan is at least {rules()['MIN_AMOUNT']}.", field="amount")
-    try:
-        term = int(data.get("term_months"))
-    except (TypeError, ValueError):
-        raise ApplicationError("invalid_term", "The term is a whole number of months.", field="term_months") from None
-    if not rules()["TERM_MIN_MONTHS"] <= term <= rules()["TERM_MAX_MONTHS"]:
-        raise ApplicationError(
-            "invalid_term",
-            f"The term is {rules()['TERM_MIN_MONTHS']} to {rules()['TERM_MAX_MONTHS']} months.",
-            field="term_months",
-        )
+    term = whole_number(
+        data.get("term_months"),
+        field="term_months",
+        code="invalid_term",
+        low=rules()["TERM_MIN_MONTHS"],
+        high=rules()["TERM_MAX_MONTHS"],
+        message=f"The term is {rules()['TERM_MIN_MONTHS']} to {rules()['TERM_MAX_MONTHS']} months.",
+    )
     method = data.get("method")
     if method not in rules()["METHODS"]:
         raise ApplicationError("invalid_method", "Choose equal installments, equal principal or interest only.", field="method")

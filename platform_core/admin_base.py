@@ -1,6 +1,7 @@
 """Admin permissions by role: operators manage, regulators only read, nobody rewrites the books."""
 
 from django.contrib import admin
+from django.db import models
 
 from platform_core.accounts.models import Role
 
@@ -22,8 +23,35 @@ class PlatformAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return _role(request) in (Role.OPERATOR, Role.REGULATOR)
 
+    #: Model fields the add form fills in under another name (e.g. the user's password, set from
+    #: password1/password2): counted as given when judging whether the add form can be saved.
+    add_form_fills: tuple[str, ...] = ()
+
     def has_add_permission(self, request):
-        return _role(request) == Role.OPERATOR
+        return _role(request) == Role.OPERATOR and self.add_form_can_save(request)
+
+    def add_form_can_save(self, request) -> bool:
+        """An "Add" page is offered only where a hand-made object can be saved: every field the
+        database needs (not null, no default, not blank) is an editable field of the add form.
+        Records that only a service can make (loans, campaigns: their status, counters and creator
+        are read-only here) have no "Add" page rather than a form that can only fail."""
+        cached = getattr(self, "_add_form_can_save", None)
+        if cached is None:
+            editable = set(self.get_form(request, None).base_fields) | set(self.add_form_fills)
+            cached = self._add_form_can_save = all(
+                field.name in editable
+                for field in self.model._meta.concrete_fields
+                if not (
+                    field.primary_key
+                    or field.null
+                    or field.blank
+                    or field.has_default()
+                    or field.db_default is not models.NOT_PROVIDED
+                    or getattr(field, "auto_now", False)
+                    or getattr(field, "auto_now_add", False)
+                )
+            )
+        return cached
 
     def has_change_permission(self, request, obj=None):
         return _role(request) == Role.OPERATOR

@@ -105,7 +105,8 @@ class CampaignWriteSerializer(serializers.Serializer):
     deadline = serializers.CharField(
         required=False, max_length=40, help_text="ISO 8601; without an offset it is read in the campaign's time zone."
     )
-    cover_image = serializers.ImageField(required=False)
+    # A plain file: platform_core.uploads.image_upload_check (in the service) judges size, type and pixels.
+    cover_image = serializers.FileField(required=False)
     tiers = _JsonField(required=False)
     equity_terms = _JsonField(required=False)
 

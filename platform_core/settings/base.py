@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "platform_core.middleware.QueryTextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -190,6 +191,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "platform_core.api.parsers.JSONParser",  # with a nesting limit
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "platform_core.api.pagination.Pagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -252,6 +258,7 @@ CROWDFUNDING = {
     "INVESTOR_LIMIT_CAP": Decimal("124000.00"),
     "COVER_IMAGE_MAX_BYTES": 5 * 1024 * 1024,
     "COVER_IMAGE_TYPES": ["JPEG", "PNG", "WEBP"],
+    "COVER_IMAGE_MAX_PIXELS": 40_000_000,  # read from the header before decoding (platform_core.uploads)
     "SETTLEMENT_BATCH_SIZE": 1000,
     "CATEGORIES": [
         ("food", "Food and drink"),
