@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 
 from platform_core.audit import audit_transition
 from platform_core.errors import ApplicationError
+from platform_core.money import parse_amount
 from platform_core.state import transition
 
 from .kyc import kyc_provider
@@ -68,9 +69,8 @@ def investor_signup(
     id_number = (id_number or "").strip().upper()
     if not resident_id_is_valid(id_number):
         raise ApplicationError("invalid_id_number", "Enter a valid 18-character resident identity number.", field="id_number")
-    for name, value in (("annual_income", annual_income), ("net_worth", net_worth)):
-        if value is None or Decimal(value) < 0:
-            raise ApplicationError(f"invalid_{name}", "Enter zero or a positive amount.", field=name)
+    annual_income = parse_amount(annual_income, field="annual_income", allow_zero=True)
+    net_worth = parse_amount(net_worth, field="net_worth", allow_zero=True)
     try:
         with transaction.atomic():
             user = _user_build(username=username, email=email, password=password, role=Role.INVESTOR, id_number=id_number)
