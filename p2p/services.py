@@ -54,6 +54,7 @@ from platform_core.ledger.services import escrow_for, escrow_refund, fee_changes
 from platform_core.money import ZERO, currencies, parse_amount, quantize
 from platform_core.state import transition, transition_many
 
+from . import selectors
 from .models import (
     OUTSTANDING,
     TRANSITIONS,
@@ -311,7 +312,7 @@ def _investment_refusal(loan_id: int, amount: Decimal, now) -> ApplicationError:
 
 def investment_create(*, user: User, loan_id: int, amount, now=None) -> Investment:
     now = now or timezone.now()
-    loan = Loan.objects.filter(pk=loan_id).first()
+    loan = Loan.objects.filter(selectors.loan_visible(user), pk=loan_id).first()
     if loan is None:
         raise ApplicationError("not_found", "No such loan.", status=404)
     amount = parse_amount(amount, currency=loan.currency)
@@ -647,6 +648,8 @@ def _repay(*, loan: Loan, payer, amount, source: str, actor, now, reference: str
     else:
         amount = parse_amount(amount, currency=loan.currency)
     if amount > outstanding:
+        if source == RepaymentSource.GUARANTOR:  # a third party: the loan's balance is not theirs to learn
+            raise ApplicationError("overpayment", "This is more than the loan has outstanding.", field="amount")
         raise ApplicationError(
             "overpayment",
             f"Only {outstanding} is outstanding (use full early repayment to settle with interest to date).",
@@ -669,7 +672,7 @@ def guarantor_pay(*, user: User, loan_id: int, amount=None, now=None) -> Repayme
     party = party_require_money_rights(user)
     kyc_require_verified(party)
     with transaction.atomic():
-        loan = _lock(loan_id)
+        loan = lock_or_not_found(Loan.objects.filter(selectors.loan_visible(user)), loan_id, "No such loan.")
         if isinstance(party, Organisation) and party.pk == loan.borrower_id:
             raise ApplicationError("not_a_third_party", "The borrower repays through its own repayment, not as a guarantor.")
         return _repay(loan=loan, payer=party, amount=amount, source=RepaymentSource.GUARANTOR, actor=user, now=now)

@@ -300,7 +300,7 @@ def test_investment_refusals_by_who_and_when(api_as, fund):
     fund(borrower_member, "1000.00")
     assert _error(_invest(api_as(borrower_member), loan.pk, "100.00")) == (400, "own_loan")
     draft = api_as(SmeUserFactory()).post(LOANS, _loan_body(), format="json").json()["id"]
-    assert _error(_invest(api_as(investor), draft, "100.00")) == (409, "loan_not_listed")
+    assert _error(_invest(api_as(investor), draft, "100.00")) == (404, "not_found")  # a draft is not revealed
     assert _error(_invest(api_as(investor), 999999, "100.00")) == (404, "not_found")
     assert not Investment.objects.exists() and ledger.wallet_of_user(investor).balance == Decimal("5000.00")
 
