@@ -68,6 +68,7 @@ from platform_core.money import ZERO, currency_check, default_currency, parse_am
 from platform_core.state import transition
 from platform_core.uploads import image_upload_check
 
+from . import selectors
 from .models import (
     SETTLING,
     TRANSITIONS,
@@ -770,7 +771,12 @@ PLEDGE_CAMPAIGN_FIELDS = (
 def pledge_create(*, user: User, campaign_id: int, amount, tier_id: int | None = None, now=None) -> Pledge:
     now = now or timezone.now()
     try:
-        campaign = Campaign.objects.select_related("equity_terms").only(*PLEDGE_CAMPAIGN_FIELDS).get(pk=campaign_id)
+        campaign = (
+            Campaign.objects.select_related("equity_terms")
+            .only(*PLEDGE_CAMPAIGN_FIELDS)
+            .filter(selectors.campaign_visible(user))
+            .get(pk=campaign_id)
+        )
     except Campaign.DoesNotExist:
         raise ApplicationError("not_found", "No such campaign.", status=404) from None
     amount = parse_amount(amount, currency=campaign.currency)
@@ -952,12 +958,16 @@ def pledge_cancel(*, user: User, pledge_id: int, now=None) -> Pledge:
 
 
 def _add_business_days(start: datetime.datetime, days: int) -> datetime.datetime:
-    current = start
+    """`days` business days (Monday to Friday) after `start`, at the same time of day; the days are
+    counted on the platform's calendar (its default zone), not on UTC's, whose date differs from
+    Shanghai's for eight hours of every day."""
+    zone = zoneinfo.ZoneInfo(settings.PLATFORM_DEFAULT_TIME_ZONE)
+    current = timezone.localtime(start, zone)
     while days > 0:
         current += datetime.timedelta(days=1)
         if current.weekday() < 5:
             days -= 1
-    return current
+    return current.astimezone(datetime.UTC)
 
 
 def campaign_update_post(
