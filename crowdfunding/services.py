@@ -155,6 +155,8 @@ def _text(raw, *, field: str, code: str) -> str:
         return ""
     if not isinstance(raw, str):
         raise ApplicationError(code, "Send text here.", field=field)
+    if "\x00" in raw:  # PostgreSQL refuses a NUL in text; serializers refuse it, nested JSON is read here
+        raise ApplicationError(code, "Text may not contain NUL characters.", field=field)
     return raw.strip()
 
 

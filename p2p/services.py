@@ -51,7 +51,7 @@ from platform_core.errors import ApplicationError
 from platform_core.inputs import whole_number
 from platform_core.ledger.models import Account
 from platform_core.ledger.services import escrow_for, escrow_refund, fee_changes, transaction_post, transfer, wallet_for
-from platform_core.money import ZERO, currencies, parse_amount, quantize
+from platform_core.money import AMOUNT_PATTERN, ZERO, currencies, parse_amount, quantize
 from platform_core.state import transition, transition_many
 
 from . import selectors
@@ -139,12 +139,12 @@ def _cap_check(loan: Loan) -> None:
 
 
 def _parse_rate_percent(raw) -> Decimal:
-    try:
-        percent = Decimal(str(raw).strip())
-    except Exception:
-        raise ApplicationError(
-            "invalid_rate", 'Give the annual rate in percent, e.g. "12.5".', field="annual_rate_percent"
-        ) from None
+    """A rate is typed as an amount is (platform_core.money.AMOUNT_PATTERN): ASCII digits and a
+    point, no exponent, no "_", no full-width digits, no JSON float."""
+    text = raw.strip() if isinstance(raw, str) else format(raw, "f") if isinstance(raw, Decimal) else ""
+    if not AMOUNT_PATTERN.fullmatch(text):
+        raise ApplicationError("invalid_rate", 'Give the annual rate in percent, e.g. "12.5".', field="annual_rate_percent")
+    percent = Decimal(text)
     if not percent.is_finite() or percent < 0 or percent > 36 or percent != percent.quantize(Decimal("0.0001")):
         raise ApplicationError(
             "invalid_rate", "The annual rate is 0 to 36 percent, with at most 4 decimals.", field="annual_rate_percent"

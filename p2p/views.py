@@ -6,9 +6,10 @@ SME's draft) is a 404, never a 403 that would confirm it exists; the borrower's 
 actions are a 404 for anyone outside the borrowing organisation; the schedule is shown only to
 those selectors.loan_schedule allows (the borrower, note holders, staff).
 
-Money-moving forms (invest, repay, repay in full) go through idempotent_run with the form's
-hidden key, as platform_core/web/views.py wallet_payment does: a double submit moves money once,
-and after a refusal the corrected form carries a fresh key.
+Money-moving forms (invest, repay, repay in full) run through platform_core.web.actions
+money_form_run with the form's hidden key, as every money form does: the same form sent again (a
+double click, or Back and the button again: money_form_done succeeds onto a receipt address) moves
+money once, and after a refusal the corrected form carries a fresh key.
 """
 
 from decimal import Decimal

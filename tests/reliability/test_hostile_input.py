@@ -210,3 +210,21 @@ def test_a_picture_above_the_platforms_pixel_limit_but_below_pillows_is_refused(
     within = _png_bomb(1_000, 1_000)
     response = api_as(SmeUserFactory()).post("/api/v1/campaigns/", _multipart_campaign(within, "c.png"), format="multipart")
     assert response.status_code == 201, response.json()
+
+
+@pytest.mark.parametrize("name", ["title", "description"])
+def test_a_nul_in_a_tier_text_nested_in_json_is_a_field_error(api_as, name):
+    tiers = _campaign_body()["tiers"]
+    tiers[0][name] = "One\x00tin"
+    response = api_as(SmeUserFactory()).post("/api/v1/campaigns/", _campaign_body(tiers=tiers), format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_tier"
+    assert Campaign.objects.count() == 0
+
+
+def test_a_nul_in_any_text_field_of_a_post_is_a_field_error(api_as):
+    response = api_as(SmeUserFactory()).post("/api/v1/campaigns/", _campaign_body(title="Tea\x00"), format="json")
+    assert response.status_code == 400 and "title" in response.json()["error"]["fields"]
+    response = api_as(SmeUserFactory()).post("/api/v1/loans/", {"amount": "50000.00", "purpose": "x\x00"}, format="json")
+    assert response.status_code == 400
+    assert Campaign.objects.count() == Loan.objects.count() == 0
