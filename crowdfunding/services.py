@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from platform_core.accounts.models import (
     InvestorProfile,
@@ -156,7 +157,7 @@ def _text(raw, *, field: str, code: str) -> str:
     if not isinstance(raw, str):
         raise ApplicationError(code, "Send text here.", field=field)
     if "\x00" in raw:  # PostgreSQL refuses a NUL in text; serializers refuse it, nested JSON is read here
-        raise ApplicationError(code, "Text may not contain NUL characters.", field=field)
+        raise ApplicationError(code, gettext("Text may not contain NUL characters."), field=field)
     return raw.strip()
 
 
@@ -175,7 +176,8 @@ def _tier_clean(raw: dict, currency: str) -> dict:
             code="invalid_tier",
             low=1,
             high=MAX_TIER_QUANTITY,
-            message=f"A tier's quantity limit is 1 to {MAX_TIER_QUANTITY:,} (leave it empty for unlimited).",
+            message=gettext("A tier's quantity limit is 1 to %(max)s (leave it empty for unlimited).")
+            % {"max": f"{MAX_TIER_QUANTITY:,}"},
         )
     delivery = raw.get("estimated_delivery")
     if isinstance(delivery, str):
@@ -204,7 +206,8 @@ def _terms_clean(raw: dict | None, currency: str) -> dict:
         code="invalid_equity_terms",
         low=1,
         high=rules()["EQUITY_MAX_INVESTORS"],
-        message=f"The maximum number of investors is a whole number from 1 to {rules()['EQUITY_MAX_INVESTORS']}.",
+        message=gettext("The maximum number of investors is a whole number from 1 to %(max)s.")
+        % {"max": rules()["EQUITY_MAX_INVESTORS"]},
     )
     return {
         "price_per_share": parse_amount(raw.get("price_per_share"), currency=currency, field="price_per_share"),

@@ -34,6 +34,7 @@ from django.db import transaction
 from django.db.models import F, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce, Floor
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from platform_core.accounts.models import Organisation, OrganisationKind, PlatformProperty, User
 from platform_core.accounts.services import (
@@ -143,7 +144,9 @@ def _parse_rate_percent(raw) -> Decimal:
     point, no exponent, no "_", no full-width digits, no JSON float."""
     text = raw.strip() if isinstance(raw, str) else format(raw, "f") if isinstance(raw, Decimal) else ""
     if not AMOUNT_PATTERN.fullmatch(text):
-        raise ApplicationError("invalid_rate", 'Give the annual rate in percent, e.g. "12.5".', field="annual_rate_percent")
+        raise ApplicationError(
+            "invalid_rate", gettext('Give the annual rate in percent, e.g. "12.5".'), field="annual_rate_percent"
+        )
     percent = Decimal(text)
     if not percent.is_finite() or percent < 0 or percent > 36 or percent != percent.quantize(Decimal("0.0001")):
         raise ApplicationError(
@@ -162,7 +165,8 @@ def _loan_clean(data: dict) -> dict:
         code="invalid_term",
         low=rules()["TERM_MIN_MONTHS"],
         high=rules()["TERM_MAX_MONTHS"],
-        message=f"The term is {rules()['TERM_MIN_MONTHS']} to {rules()['TERM_MAX_MONTHS']} months.",
+        message=gettext("The term is %(low)s to %(high)s months.")
+        % {"low": rules()["TERM_MIN_MONTHS"], "high": rules()["TERM_MAX_MONTHS"]},
     )
     method = data.get("method")
     if method not in rules()["METHODS"]:
@@ -649,7 +653,7 @@ def _repay(*, loan: Loan, payer, amount, source: str, actor, now, reference: str
         amount = parse_amount(amount, currency=loan.currency)
     if amount > outstanding:
         if source == RepaymentSource.GUARANTOR:  # a third party: the loan's balance is not theirs to learn
-            raise ApplicationError("overpayment", "This is more than the loan has outstanding.", field="amount")
+            raise ApplicationError("overpayment", gettext("This is more than the loan has outstanding."), field="amount")
         raise ApplicationError(
             "overpayment",
             f"Only {outstanding} is outstanding (use full early repayment to settle with interest to date).",

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from platform_core.audit import audit_transition
 from platform_core.errors import ApplicationError
@@ -74,7 +75,7 @@ def investor_signup(
     net_worth = parse_amount(net_worth, field="net_worth", allow_zero=True)
     id_number_taken = ApplicationError(
         "id_number_taken",
-        "An account with this resident identity number already exists; sign in to it instead.",
+        gettext("An account with this resident identity number already exists; sign in to it instead."),
         field="id_number",
     )
     if User.objects.filter(id_number__iexact=id_number).exists():
