@@ -1,6 +1,8 @@
 """Admin permissions by role: operators manage, regulators only read, nobody rewrites the books."""
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.db import models
 
 from platform_core.accounts.models import Role
@@ -11,6 +13,18 @@ def _role(request):
     if not (user.is_active and user.is_staff):
         return None
     return "operator" if user.is_superuser else user.role
+
+
+class PlatformChangeList(ChangeList):
+    """Django's change list, with out-of-range numbers in the date hierarchy (`?deadline__year=
+    99999999999999999999` overflows a C long) refused like any other bad filter (the list reloads
+    with ?e=1) instead of answering 500."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except OverflowError as exc:
+            raise IncorrectLookupParameters(exc) from exc
 
 
 class PlatformAdmin(admin.ModelAdmin):
@@ -58,6 +72,9 @@ class PlatformAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_changelist(self, request, **kwargs):
+        return PlatformChangeList
 
     def get_actions(self, request):
         # actions change things: regulators are not offered any

@@ -228,3 +228,42 @@ def test_a_nul_in_any_text_field_of_a_post_is_a_field_error(api_as):
     response = api_as(SmeUserFactory()).post("/api/v1/loans/", {"amount": "50000.00", "purpose": "x\x00"}, format="json")
     assert response.status_code == 400
     assert Campaign.objects.count() == Loan.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "deadline__year=99999999999999999999",
+        "deadline__year=2026&deadline__month=99999999999999999999",
+        "deadline__year=2026&deadline__month=2&deadline__day=30",
+        "deadline__year=1e400",
+    ],
+)
+def test_numbers_out_of_range_in_the_admin_date_hierarchy_reload_the_list(client, query):
+    live_campaign()
+    client.force_login(StaffUserFactory(role="operator"))
+    response = client.get(f"/admin/crowdfunding/campaign/?{query}")
+    assert response.status_code == 302 and response["Location"].endswith("?e=1")
+
+
+ODD_VALUES = ["1e400", "-1", "99999999999999999999", "'", "%25", "a" * 3000, "[]", "2026-02-30", "%F0%9F%92%B0"]
+
+
+@pytest.mark.parametrize("value", ODD_VALUES)
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/campaigns/?status={v}&kind={v}&category={v}&sort={v}&mine={v}&page={v}&page_size={v}",
+        "/api/v1/loans/?status={v}&grade={v}&page={v}&page_size={v}",
+        "/api/v1/pledges/?page={v}",
+        "/campaigns/?q={v}&kind={v}&status={v}&sort={v}&page={v}",
+        "/loans/?status={v}&grade={v}&page={v}",
+        "/admin/crowdfunding/campaign/?status__exact={v}&q={v}&o={v}&p={v}",
+        "/admin/p2p/loan/?bucket={v}&status__exact={v}&o={v}",
+        "/admin/ledger/transaction/?created_at__gte={v}&q={v}",
+    ],
+)
+def test_odd_filter_values_never_answer_500(client, path, value):
+    live_campaign()
+    client.force_login(StaffUserFactory(role="operator"))
+    assert client.get(path.replace("{v}", value)).status_code < 500
