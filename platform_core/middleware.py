@@ -1,6 +1,7 @@
 """Request guards that hold for every view: API, pages and admin alike."""
 
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
@@ -31,3 +32,28 @@ class QueryTextMiddleware:
             return JsonResponse(error_body("invalid_query", message), status=400)
         title = _("Bad request")
         return HttpResponseBadRequest(f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{escape(message)}</p>")
+
+
+class UploadSizeMiddleware:
+    """A multipart request (a file upload) larger than `PLATFORM["UPLOAD_MAX_BYTES"]` is answered
+    413 `request_too_large` from its Content-Length, before Django reads the body and writes its
+    files to disk. The picture check (platform_core.uploads) then judges what does arrive."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.META.get("CONTENT_TYPE", "").startswith("multipart/"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            limit = settings.PLATFORM["UPLOAD_MAX_BYTES"]
+            if length > limit:
+                message = _("The upload may be at most %(mb)s MB.") % {"mb": limit // (1024 * 1024)}
+                if request.path.startswith("/api/"):
+                    from platform_core.api.errors import error_body
+
+                    return JsonResponse(error_body("request_too_large", message), status=413)
+                return HttpResponse(escape(message), status=413, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

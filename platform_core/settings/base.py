@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "platform_core.middleware.QueryTextMiddleware",
+    "platform_core.middleware.UploadSizeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -235,6 +236,7 @@ PLATFORM = {
     "CURRENCIES": {"CNY": 2},  # currency code -> minor-unit digits
     "DEFAULT_CURRENCY": "CNY",
     "MAX_AMOUNT": Decimal("1000000000.00"),  # absurd above this, refused at the edge
+    "UPLOAD_MAX_BYTES": 8 * 1024 * 1024,  # a whole multipart request: the largest upload (5 MB) and its form
     "IDEMPOTENCY_KEY_TTL_HOURS": 48,  # keys are kept at least 24 hours (DOMAIN.md section 6)
     "KYC_PROVIDER": "platform_core.accounts.kyc.SandboxKycProvider",
     "PAYMENT_GATEWAY": "platform_core.ledger.gateway.SandboxPaymentGateway",

@@ -267,3 +267,16 @@ def test_odd_filter_values_never_answer_500(client, path, value):
     live_campaign()
     client.force_login(StaffUserFactory(role="operator"))
     assert client.get(path.replace("{v}", value)).status_code < 500
+
+
+def test_an_upload_larger_than_the_limit_is_refused_before_it_is_read(api_as, client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.PLATFORM = {**settings.PLATFORM, "UPLOAD_MAX_BYTES": 1024 * 1024}
+    big = _multipart_campaign(b"\x89PNG" + b"\x00" * (2 * 1024 * 1024), "c.png")
+    response = api_as(SmeUserFactory()).post("/api/v1/campaigns/", big, format="multipart")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
+    client.force_login(SmeUserFactory())
+    page = client.post("/campaigns/new/", {"title": "T", "cover_image": io.BytesIO(b"\x00" * (2 * 1024 * 1024))})
+    assert page.status_code == 413
+    assert Campaign.objects.count() == 0 and list(tmp_path.rglob("*")) == []
