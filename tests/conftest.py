@@ -1,4 +1,6 @@
 import datetime
+import multiprocessing.process
+import subprocess
 import zoneinfo
 
 import pytest
@@ -109,11 +111,25 @@ def calendar_day(request):
     return request.param
 
 
+class _OtherProcessUnderTravelledClock(RuntimeError):
+    pass
+
+
+def _refuse_other_processes(*args, **kwargs):
+    raise _OtherProcessUnderTravelledClock(
+        "This test starts another process while the test clock is travelled (the child would see the "
+        "real date): mark it @pytest.mark.real_clock (tests/conftest.py)."
+    )
+
+
 @pytest.fixture(autouse=True)
-def _clock(request):
+def _clock(request, monkeypatch):
     if request.node.get_closest_marker("real_clock"):
         yield None
         return
+    # a child process would run on the real clock: say so instead of letting the dates disagree
+    monkeypatch.setattr(subprocess.Popen, "__init__", _refuse_other_processes)
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", _refuse_other_processes)
     start = request.getfixturevalue("calendar_day") if "calendar_day" in request.fixturenames else ORDINARY_DAY
     with time_machine.travel(start, tick=True) as traveller:
         yield traveller

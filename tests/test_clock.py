@@ -35,3 +35,11 @@ def test_the_hard_days_are_what_they_say():
 def test_a_real_clock_test_sees_todays_date():
     assert abs(timezone.now() - datetime.datetime.now(datetime.UTC)) < datetime.timedelta(seconds=5)
     assert timezone.now().year >= 2026
+
+
+def test_starting_another_process_under_the_travelled_clock_is_refused_with_a_reason():
+    import subprocess
+    import sys
+
+    with pytest.raises(RuntimeError, match="mark it @pytest.mark.real_clock"):
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
