@@ -5,7 +5,6 @@ rules, and its error lands beside the field (platform_core.web.forms.form_add_ap
 """
 
 import functools
-import uuid
 import zoneinfo
 
 from django import forms
@@ -13,10 +12,10 @@ from django.conf import settings
 from django.forms import BaseFormSet, formset_factory
 from django.utils import timezone
 
+from platform_core.web.forms import IdempotentForm, amount_field
+
 from .models import PUBLIC, CampaignKind, CampaignStatus, FundingModel
 from .services import EDITABLE
-
-AMOUNT_ATTRS = {"inputmode": "decimal", "placeholder": "100.00", "autocomplete": "off"}
 
 
 @functools.cache
@@ -30,12 +29,6 @@ def category_choices() -> list[tuple[str, str]]:
 
 def currency_choices() -> list[tuple[str, str]]:
     return [(code, code) for code in settings.PLATFORM["CURRENCIES"]]
-
-
-def amount_field(label: str, *, required: bool = True, help_text: str = "") -> forms.CharField:
-    return forms.CharField(
-        label=label, max_length=40, required=required, help_text=help_text, widget=forms.TextInput(attrs=AMOUNT_ATTRS)
-    )
 
 
 class WallClockDateTimeField(forms.DateTimeField):
@@ -185,15 +178,14 @@ class TierRadioSelect(forms.RadioSelect):
         return option
 
 
-class PledgeForm(forms.Form):
-    """A pledge. The hidden key makes a double-submitted form record one pledge."""
+class PledgeForm(IdempotentForm):
+    """A pledge. The hidden key makes a form sent again record one pledge (IdempotentForm)."""
 
     amount = amount_field("Amount")
     tier = forms.TypedChoiceField(label="Reward", required=False, coerce=int, empty_value=None)
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=255)
+    field_order = ["amount", "tier", "idempotency_key"]
 
     def __init__(self, *args, campaign, **kwargs):
-        kwargs.setdefault("initial", {}).setdefault("idempotency_key", uuid.uuid4().hex)
         super().__init__(*args, **kwargs)
         tiers = list(campaign.tiers.all())
         if campaign.is_equity or not tiers:
@@ -205,11 +197,6 @@ class PledgeForm(forms.Form):
             choices.append((str(tier.pk), f"{tier.title}: {tier.minimum_amount:,} {campaign.currency} or more{note}"))
         self.fields["tier"].choices = choices
         self.fields["tier"].widget = TierRadioSelect(choices=choices, disabled_values=[t.pk for t in tiers if t.sold_out])
-
-    def renew_key(self) -> None:
-        """After a refusal (stored under the key, nothing changed) the corrected form is a new request."""
-        self.data = self.data.copy()
-        self.data[self.add_prefix("idempotency_key")] = uuid.uuid4().hex
 
 
 class CampaignUpdatePostForm(forms.Form):

@@ -4,13 +4,32 @@ from django.db.models import Case, DecimalField, ExpressionWrapper, F, IntegerFi
 
 from platform_core.accounts.models import User
 
-from .models import PUBLIC, Campaign, CampaignStatus, CampaignUpdate, Pledge
+from .models import PUBLIC, Campaign, CampaignStatus, CampaignUpdate, Pledge, PledgeStatus
+
+#: The pledges that make their backer a backer: money held in escrow or collected by the SME.
+BACKING = (PledgeStatus.ACTIVE, PledgeStatus.ON_HOLD, PledgeStatus.COLLECTED)
 
 SORTS = {
     "ending_soon": ("deadline", "pk"),
     "most_funded": ("-funded_ratio", "-pk"),
     "newest": ("-launched_at", "-pk"),
 }
+
+
+def _own(user: User | None) -> Q:
+    if user is not None and user.is_authenticated and user.organisation_id:
+        return Q(organisation_id=user.organisation_id)
+    return Q(pk__in=[])
+
+
+def campaign_visible(user: User | None) -> Q:
+    """THE rule of who may know a campaign exists, for reads and for writes alike (a pledge looks
+    its campaign up through it, so a draft the caller cannot see is "not found", never "this
+    campaign is a draft"): public statuses for everyone, its own organisation's campaigns in any
+    status, everything for operators and regulators."""
+    if user is not None and user.is_authenticated and (user.is_operator or user.is_regulator):
+        return Q()
+    return Q(status__in=list(PUBLIC)) | _own(user)
 
 
 def campaign_list(
@@ -26,16 +45,7 @@ def campaign_list(
     """Public campaigns for everyone; an SME also sees its own drafts (`mine=True`: only its own);
     operators and regulators see all."""
     qs = Campaign.objects.select_related("organisation", "equity_terms")
-    staff = user is not None and user.is_authenticated and (user.is_operator or user.is_regulator)
-    own = (
-        Q(organisation_id=user.organisation_id)
-        if user is not None and user.is_authenticated and user.organisation_id
-        else Q(pk__in=[])
-    )
-    if mine:
-        qs = qs.filter(own)
-    elif not staff:
-        qs = qs.filter(Q(status__in=list(PUBLIC)) | own)
+    qs = qs.filter(_own(user)) if mine else qs.filter(campaign_visible(user))
     if kind:
         qs = qs.filter(kind=kind)
     if category:
@@ -62,13 +72,15 @@ def campaign_get(*, user: User | None, campaign_id: int) -> Campaign | None:
 
 
 def campaign_updates(*, user: User | None, campaign: Campaign) -> QuerySet[CampaignUpdate]:
-    """Public updates for everyone; backers-only updates for backers and the campaign's SME."""
+    """Public updates for everyone; backers-only updates for backers and the campaign's SME. A backer
+    is one whose money is with the campaign (a pledge held or collected): a pledge cancelled or
+    refunded unlocks nothing, or one cent pledged and cancelled at once would read them all."""
     qs = campaign.updates.select_related("author")
     if user is None or not user.is_authenticated:
         return qs.filter(backers_only=False)
     if user.organisation_id == campaign.organisation_id or user.is_operator or user.is_regulator:
         return qs
-    if pledge_list(user=user).filter(campaign=campaign).exists():
+    if pledge_list(user=user).filter(campaign=campaign, status__in=BACKING).exists():
         return qs
     return qs.filter(backers_only=False)
 

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from platform_core.accounts.models import (
     InvestorProfile,
@@ -52,6 +53,7 @@ from platform_core.accounts.services import (
 from platform_core.audit import audit_record, audit_trail, audit_transition
 from platform_core.db import lock_or_not_found, row_lock
 from platform_core.errors import ApplicationError
+from platform_core.inputs import time_zone_check, whole_number
 from platform_core.ledger.models import Account
 from platform_core.ledger.services import (
     accounts_lock,
@@ -65,7 +67,9 @@ from platform_core.ledger.services import (
 )
 from platform_core.money import ZERO, currency_check, default_currency, parse_amount, quantize
 from platform_core.state import transition
+from platform_core.uploads import image_upload_check
 
+from . import selectors
 from .models import (
     SETTLING,
     TRANSITIONS,
@@ -121,22 +125,13 @@ def _transition(campaign: Campaign, to: str, *, actor, note: str = "", fields: t
 def _cover_image_check(image) -> None:
     if not image:
         return
-    if image.size > rules()["COVER_IMAGE_MAX_BYTES"]:
-        limit_mb = rules()["COVER_IMAGE_MAX_BYTES"] // (1024 * 1024)
-        raise ApplicationError("cover_image_too_large", f"The cover image may be at most {limit_mb} MB.", field="cover_image")
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        position = image.tell() if hasattr(image, "tell") else 0
-        with Image.open(image) as picture:
-            kind = picture.format
-            picture.verify()
-        image.seek(position)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ApplicationError("cover_image_invalid", "The cover image is not a readable picture.", field="cover_image") from None
-    if kind not in rules()["COVER_IMAGE_TYPES"]:
-        allowed = ", ".join(rules()["COVER_IMAGE_TYPES"])
-        raise ApplicationError("cover_image_type", f"The cover image must be one of: {allowed}.", field="cover_image")
+    image_upload_check(
+        image,
+        field="cover_image",
+        max_bytes=rules()["COVER_IMAGE_MAX_BYTES"],
+        types=rules()["COVER_IMAGE_TYPES"],
+        max_pixels=rules()["COVER_IMAGE_MAX_PIXELS"],
+    )
 
 
 def _duration_check(kind: str, start: datetime.datetime, deadline: datetime.datetime) -> None:
@@ -161,6 +156,8 @@ def _text(raw, *, field: str, code: str) -> str:
         return ""
     if not isinstance(raw, str):
         raise ApplicationError(code, "Send text here.", field=field)
+    if "\x00" in raw:  # PostgreSQL refuses a NUL in text; serializers refuse it, nested JSON is read here
+        raise ApplicationError(code, gettext("Text may not contain NUL characters."), field=field)
     return raw.strip()
 
 
@@ -173,16 +170,15 @@ def _tier_clean(raw: dict, currency: str) -> dict:
     if limit in ("", None):
         limit = None
     else:
-        try:
-            limit = int(limit)
-        except (TypeError, ValueError):
-            raise ApplicationError("invalid_tier", "A tier's quantity limit is a whole number.", field="tiers") from None
-        if not 1 <= limit <= MAX_TIER_QUANTITY:
-            raise ApplicationError(
-                "invalid_tier",
-                f"A tier's quantity limit is 1 to {MAX_TIER_QUANTITY:,} (leave it empty for unlimited).",
-                field="tiers",
-            )
+        limit = whole_number(
+            limit,
+            field="tiers",
+            code="invalid_tier",
+            low=1,
+            high=MAX_TIER_QUANTITY,
+            message=gettext("A tier's quantity limit is 1 to %(max)s (leave it empty for unlimited).")
+            % {"max": f"{MAX_TIER_QUANTITY:,}"},
+        )
     delivery = raw.get("estimated_delivery")
     if isinstance(delivery, str):
         try:
@@ -203,17 +199,16 @@ def _tier_clean(raw: dict, currency: str) -> dict:
 def _terms_clean(raw: dict | None, currency: str) -> dict:
     if not raw:
         raise ApplicationError("equity_terms_required", "An equity offering needs its terms.", field="equity_terms")
-    max_investors = raw.get("max_investors") or rules()["EQUITY_MAX_INVESTORS"]
-    try:
-        max_investors = int(max_investors)
-    except (TypeError, ValueError):
-        raise ApplicationError(
-            "invalid_equity_terms", "The maximum number of investors is a whole number.", field="max_investors"
-        ) from None
-    if not 1 <= max_investors <= rules()["EQUITY_MAX_INVESTORS"]:
-        raise ApplicationError(
-            "invalid_equity_terms", f"An offering has 1 to {rules()['EQUITY_MAX_INVESTORS']} investors.", field="max_investors"
-        )
+    max_investors = raw.get("max_investors")
+    max_investors = whole_number(
+        rules()["EQUITY_MAX_INVESTORS"] if max_investors in (None, "") else max_investors,
+        field="max_investors",
+        code="invalid_equity_terms",
+        low=1,
+        high=rules()["EQUITY_MAX_INVESTORS"],
+        message=gettext("The maximum number of investors is a whole number from 1 to %(max)s.")
+        % {"max": rules()["EQUITY_MAX_INVESTORS"]},
+    )
     return {
         "price_per_share": parse_amount(raw.get("price_per_share"), currency=currency, field="price_per_share"),
         "minimum_investment": parse_amount(raw.get("minimum_investment"), currency=currency, field="minimum_investment"),
@@ -249,11 +244,8 @@ def _campaign_clean(data: dict, *, kind: str) -> dict:
             raise ApplicationError("maximum_required", "An equity offering needs a maximum amount.", field="maximum_amount")
         if funding_model != FundingModel.ALL_OR_NOTHING:
             raise ApplicationError("invalid_funding_model", "Equity offerings are always all-or-nothing.", field="funding_model")
-    tz_name = data.get("time_zone") or settings.PLATFORM_DEFAULT_TIME_ZONE
-    try:
-        zone = zoneinfo.ZoneInfo(tz_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ApplicationError("invalid_time_zone", f"Unknown time zone {tz_name!r}.", field="time_zone") from None
+    tz_name = time_zone_check(data.get("time_zone") or settings.PLATFORM_DEFAULT_TIME_ZONE)
+    zone = zoneinfo.ZoneInfo(tz_name)
     deadline = data.get("deadline")
     if isinstance(deadline, str):
         try:
@@ -784,7 +776,12 @@ PLEDGE_CAMPAIGN_FIELDS = (
 def pledge_create(*, user: User, campaign_id: int, amount, tier_id: int | None = None, now=None) -> Pledge:
     now = now or timezone.now()
     try:
-        campaign = Campaign.objects.select_related("equity_terms").only(*PLEDGE_CAMPAIGN_FIELDS).get(pk=campaign_id)
+        campaign = (
+            Campaign.objects.select_related("equity_terms")
+            .only(*PLEDGE_CAMPAIGN_FIELDS)
+            .filter(selectors.campaign_visible(user))
+            .get(pk=campaign_id)
+        )
     except Campaign.DoesNotExist:
         raise ApplicationError("not_found", "No such campaign.", status=404) from None
     amount = parse_amount(amount, currency=campaign.currency)
@@ -966,12 +963,16 @@ def pledge_cancel(*, user: User, pledge_id: int, now=None) -> Pledge:
 
 
 def _add_business_days(start: datetime.datetime, days: int) -> datetime.datetime:
-    current = start
+    """`days` business days (Monday to Friday) after `start`, at the same time of day; the days are
+    counted on the platform's calendar (its default zone), not on UTC's, whose date differs from
+    Shanghai's for eight hours of every day."""
+    zone = zoneinfo.ZoneInfo(settings.PLATFORM_DEFAULT_TIME_ZONE)
+    current = timezone.localtime(start, zone)
     while days > 0:
         current += datetime.timedelta(days=1)
         if current.weekday() < 5:
             days -= 1
-    return current
+    return current.astimezone(datetime.UTC)
 
 
 def campaign_update_post(

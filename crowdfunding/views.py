@@ -15,13 +15,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from platform_core.accounts.models import Role
 from platform_core.errors import ApplicationError
-from platform_core.ledger.idempotency import idempotent_run, request_fingerprint
-from platform_core.web.actions import flash_service_call, raise_if_not_found
+from platform_core.web.actions import flash_service_call, money_form_done, money_form_run, raise_if_not_found
 from platform_core.web.forms import form_add_application_error
 
 from . import selectors, services
@@ -306,30 +306,14 @@ def pledge_create(request, campaign_id: int):
             pledge = services.pledge_create(user=request.user, campaign_id=campaign.pk, amount=amount, tier_id=tier_id)
             return 201, {"id": pledge.pk, "amount": str(pledge.amount), "currency": pledge.currency}
 
-        try:
-            status, body, replayed = idempotent_run(
-                user=request.user,
-                key=form.cleaned_data["idempotency_key"],
-                fingerprint=request_fingerprint("POST", request.path, {"amount": amount, "tier": tier_id}),
-                run=run,
+        done = money_form_run(request, form, payload={"amount": amount, "tier": tier_id}, run=run)
+        if done is not None:
+            body, replayed = done
+            note = " (this form was already submitted; it was recorded once)" if replayed else ""
+            messages.success(
+                request, f"Your pledge of {body['amount']} {body['currency']} to {campaign.title} is recorded{note}."
             )
-        except ApplicationError as exc:  # the key itself: in use by a request still running, or reused
-            form_add_application_error(form, exc)
-            if exc.code == "idempotency_key_reused":
-                form.renew_key()
-        else:
-            if status < 400:
-                note = " (this form was already submitted; it was recorded once)" if replayed else ""
-                messages.success(
-                    request, f"Your pledge of {body['amount']} {body['currency']} to {campaign.title} is recorded{note}."
-                )
-                return redirect("crowdfunding:pledge-list")
-            if status == 404:
-                raise Http404(body["error"]["message"])
-            fields = body["error"]["fields"]
-            refusal = ApplicationError(body["error"]["code"], body["error"]["message"], field=next(iter(fields), None))
-            form_add_application_error(form, refusal)
-            form.renew_key()
+            return money_form_done(reverse("crowdfunding:pledge-list"), form)
     campaign.refresh_from_db()  # counters and tiers as they are now
     return _detail_page(request, campaign, pledge_form=form, status=400)
 

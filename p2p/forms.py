@@ -6,30 +6,17 @@ services own the precision and range rules, and their errors land beside the fie
 idempotency key, so a double-submitted form moves money once.
 """
 
-import uuid
-
 from django import forms
 
+from platform_core.web.forms import IdempotentForm, amount_field
+
 from .models import PUBLIC, Grade, LoanStatus, RepaymentMethod
-
-AMOUNT_ATTRS = {"inputmode": "decimal", "placeholder": "100.00", "autocomplete": "off"}
-
-
-def amount_field(label: str, *, required: bool = True, help_text: str = "") -> forms.CharField:
-    return forms.CharField(
-        label=label, max_length=40, required=required, help_text=help_text, widget=forms.TextInput(attrs=AMOUNT_ATTRS)
-    )
 
 
 class LoanForm(forms.Form):
     """The SME's listing: a new draft, or the edit of one."""
 
-    amount = forms.CharField(
-        label="Amount (CNY)",
-        max_length=40,
-        help_text="The principal you want to borrow.",
-        widget=forms.TextInput(attrs={**AMOUNT_ATTRS, "placeholder": "50000.00"}),
-    )
+    amount = amount_field("Amount (CNY)", help_text="The principal you want to borrow.", placeholder="50000.00")
     term_months = forms.IntegerField(
         label="Term in months", widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "12"})
     )
@@ -51,21 +38,6 @@ class LoanForm(forms.Form):
 
     def loan_fields(self) -> dict:
         return dict(self.cleaned_data)
-
-
-class IdempotentForm(forms.Form):
-    """A form that moves money. The hidden key makes a double-submitted form take effect once."""
-
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=255)
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("initial", {}).setdefault("idempotency_key", uuid.uuid4().hex)
-        super().__init__(*args, **kwargs)
-
-    def renew_key(self) -> None:
-        """After a refusal (stored under the key, nothing changed) the corrected form is a new request."""
-        self.data = self.data.copy()
-        self.data[self.add_prefix("idempotency_key")] = uuid.uuid4().hex
 
 
 class InvestForm(IdempotentForm):

@@ -9,15 +9,26 @@ from platform_core.accounts.models import User
 from .models import PUBLIC, Installment, InstallmentStatus, Investment, InvestmentStatus, Loan, Note, arrears_since
 
 
+def _own(user: User | None) -> Q:
+    if user is not None and user.is_authenticated and user.organisation_id:
+        return Q(borrower_id=user.organisation_id)
+    return Q(pk__in=[])
+
+
+def loan_visible(user: User | None) -> Q:
+    """THE rule of who may know a loan exists, for reads and for writes alike (investing in it or
+    paying toward it looks the loan up through it, so a draft the caller cannot see is "not found",
+    never "this loan is a draft"): listed and later loans for everyone, the borrower's own in any
+    status, everything for operators and regulators."""
+    if user is not None and user.is_authenticated and (user.is_operator or user.is_regulator):
+        return Q()
+    return Q(status__in=list(PUBLIC)) | _own(user)
+
+
 def loan_list(*, user: User | None, status: str = "", grade: str = "", mine: bool = False) -> QuerySet[Loan]:
     """Listed and later loans for everyone; the borrower also sees its drafts; staff see all."""
     qs = Loan.objects.select_related("borrower").annotate(arrears_since=arrears_since())
-    authenticated = user is not None and user.is_authenticated
-    own = Q(borrower_id=user.organisation_id) if authenticated and user.organisation_id else Q(pk__in=[])
-    if mine:
-        qs = qs.filter(own)
-    elif not (authenticated and (user.is_operator or user.is_regulator)):
-        qs = qs.filter(Q(status__in=list(PUBLIC)) | own)
+    qs = qs.filter(_own(user)) if mine else qs.filter(loan_visible(user))
     if status:
         qs = qs.filter(status=status)
     if grade:

@@ -46,6 +46,7 @@ from django.db.models import Case, F, Min, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, Floor, Greatest
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from platform_core.accounts.models import Organisation, OrganisationKind, PlatformProperty, User
 from platform_core.accounts.services import (
@@ -60,11 +61,13 @@ from platform_core.accounts.services import (
 from platform_core.audit import audit_record
 from platform_core.db import DaysBetween, lock_or_not_found, row_lock, rows_update
 from platform_core.errors import ApplicationError
+from platform_core.inputs import whole_number
 from platform_core.ledger.models import Account
 from platform_core.ledger.services import escrow_for, escrow_refund, fee_changes, transaction_post, transfer, wallet_for
-from platform_core.money import ZERO, currencies, parse_amount, quantize
+from platform_core.money import AMOUNT_PATTERN, ZERO, currencies, parse_amount, quantize
 from platform_core.state import transition, transition_many
 
+from . import selectors
 from .models import (
     OUTSTANDING,
     TRANSITIONS,
@@ -151,12 +154,14 @@ def _cap_check(loan: Loan) -> None:
 
 
 def _parse_rate_percent(raw) -> Decimal:
-    try:
-        percent = Decimal(str(raw).strip())
-    except Exception:
+    """A rate is typed as an amount is (platform_core.money.AMOUNT_PATTERN): ASCII digits and a
+    point, no exponent, no "_", no full-width digits, no JSON float."""
+    text = raw.strip() if isinstance(raw, str) else format(raw, "f") if isinstance(raw, Decimal) else ""
+    if not AMOUNT_PATTERN.fullmatch(text):
         raise ApplicationError(
-            "invalid_rate", 'Give the annual rate in percent, e.g. "12.5".', field="annual_rate_percent"
-        ) from None
+            "invalid_rate", gettext('Give the annual rate in percent, e.g. "12.5".'), field="annual_rate_percent"
+        )
+    percent = Decimal(text)
     if not percent.is_finite() or percent < 0 or percent > 36 or percent != percent.quantize(Decimal("0.0001")):
         raise ApplicationError(
             "invalid_rate", "The annual rate is 0 to 36 percent, with at most 4 decimals.", field="annual_rate_percent"
@@ -168,16 +173,15 @@ def _loan_clean(data: dict) -> dict:
     amount = parse_amount(data.get("amount"), field="amount")
     if amount < rules()["MIN_AMOUNT"]:
         raise ApplicationError("amount_too_small", f"A loan is at least {rules()['MIN_AMOUNT']}.", field="amount")
-    try:
-        term = int(data.get("term_months"))
-    except (TypeError, ValueError):
-        raise ApplicationError("invalid_term", "The term is a whole number of months.", field="term_months") from None
-    if not rules()["TERM_MIN_MONTHS"] <= term <= rules()["TERM_MAX_MONTHS"]:
-        raise ApplicationError(
-            "invalid_term",
-            f"The term is {rules()['TERM_MIN_MONTHS']} to {rules()['TERM_MAX_MONTHS']} months.",
-            field="term_months",
-        )
+    term = whole_number(
+        data.get("term_months"),
+        field="term_months",
+        code="invalid_term",
+        low=rules()["TERM_MIN_MONTHS"],
+        high=rules()["TERM_MAX_MONTHS"],
+        message=gettext("The term is %(low)s to %(high)s months.")
+        % {"low": rules()["TERM_MIN_MONTHS"], "high": rules()["TERM_MAX_MONTHS"]},
+    )
     method = data.get("method")
     if method not in rules()["METHODS"]:
         raise ApplicationError("invalid_method", "Choose equal installments, equal principal or interest only.", field="method")
@@ -326,7 +330,7 @@ def _investment_refusal(loan_id: int, amount: Decimal, now) -> ApplicationError:
 
 def investment_create(*, user: User, loan_id: int, amount, now=None) -> Investment:
     now = now or timezone.now()
-    loan = Loan.objects.filter(pk=loan_id).first()
+    loan = Loan.objects.filter(selectors.loan_visible(user), pk=loan_id).first()
     if loan is None:
         raise ApplicationError("not_found", "No such loan.", status=404)
     amount = parse_amount(amount, currency=loan.currency)
@@ -661,6 +665,8 @@ def _repay(*, loan: Loan, payer, amount, source: str, actor, now, reference: str
     else:
         amount = parse_amount(amount, currency=loan.currency)
     if amount > outstanding:
+        if source == RepaymentSource.GUARANTOR:  # a third party: the loan's balance is not theirs to learn
+            raise ApplicationError("overpayment", gettext("This is more than the loan has outstanding."), field="amount")
         raise ApplicationError(
             "overpayment",
             f"Only {outstanding} is outstanding (use full early repayment to settle with interest to date).",
@@ -683,7 +689,7 @@ def guarantor_pay(*, user: User, loan_id: int, amount=None, now=None) -> Repayme
     party = party_require_money_rights(user)
     kyc_require_verified(party)
     with transaction.atomic():
-        loan = _lock(loan_id)
+        loan = lock_or_not_found(Loan.objects.filter(selectors.loan_visible(user)), loan_id, "No such loan.")
         if isinstance(party, Organisation) and party.pk == loan.borrower_id:
             raise ApplicationError("not_a_third_party", "The borrower repays through its own repayment, not as a guarantor.")
         return _repay(loan=loan, payer=party, amount=amount, source=RepaymentSource.GUARANTOR, actor=user, now=now)

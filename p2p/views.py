@@ -6,9 +6,10 @@ SME's draft) is a 404, never a 403 that would confirm it exists; the borrower's 
 actions are a 404 for anyone outside the borrowing organisation; the schedule is shown only to
 those selectors.loan_schedule allows (the borrower, note holders, staff).
 
-Money-moving forms (invest, repay, repay in full) go through idempotent_run with the form's
-hidden key, as platform_core/web/views.py wallet_payment does: a double submit moves money once,
-and after a refusal the corrected form carries a fresh key.
+Money-moving forms (invest, repay, repay in full) run through platform_core.web.actions
+money_form_run with the form's hidden key, as every money form does: the same form sent again (a
+double click, or Back and the button again: money_form_done succeeds onto a receipt address) moves
+money once, and after a refusal the corrected form carries a fresh key.
 """
 
 from decimal import Decimal
@@ -18,13 +19,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from platform_core.accounts.models import Role
 from platform_core.errors import ApplicationError
-from platform_core.ledger.idempotency import idempotent_run, request_fingerprint
-from platform_core.web.actions import flash_service_call, raise_if_not_found
+from platform_core.web.actions import flash_service_call, money_form_done, money_form_run, raise_if_not_found
 from platform_core.web.forms import form_add_application_error
 
 from . import selectors, services
@@ -89,32 +90,6 @@ def _platform_terms() -> dict:
         "term_max": rules["TERM_MAX_MONTHS"],
         "grade_bands": [(grade, low * 100, high * 100) for grade, (low, high) in rules["GRADE_RATE_BANDS"].items()],
     }
-
-
-def _run_once(request, form, *, payload: dict, run):
-    """Run a money-moving service once per form key. Returns (body, replayed) when it succeeded (now
-    or the first time this form was sent); otherwise puts the refusal on the form, renews its key
-    and returns None. A not-found is a 404."""
-    try:
-        status, body, replayed = idempotent_run(
-            user=request.user,
-            key=form.cleaned_data["idempotency_key"],
-            fingerprint=request_fingerprint("POST", request.path, payload),
-            run=run,
-        )
-    except ApplicationError as exc:  # the key itself: in use by a request still running, or reused
-        form_add_application_error(form, exc)
-        if exc.code == "idempotency_key_reused":
-            form.renew_key()
-        return None
-    if status < 400:
-        return body, replayed
-    if status == 404:
-        raise Http404(body["error"]["message"])
-    error = body["error"]
-    form_add_application_error(form, ApplicationError(error["code"], error["message"], field=next(iter(error["fields"]), None)))
-    form.renew_key()  # the refusal is stored under this key (nothing moved): the corrected form is a new request
-    return None
 
 
 # --- investors: browse, the loan page, invest -------------------------------------------------
@@ -213,14 +188,14 @@ def investment_create(request, loan_id: int):
             investment = services.investment_create(user=request.user, loan_id=loan.pk, amount=amount)
             return 201, {"id": investment.pk, "amount": str(investment.amount), "currency": loan.currency}
 
-        done = _run_once(request, form, payload={"amount": amount}, run=run)
+        done = money_form_run(request, form, payload={"amount": amount}, run=run)
         if done is not None:
             body, replayed = done
             note = " (this form was already submitted; it was recorded once)" if replayed else ""
             messages.success(
                 request, f"Your investment of {body['amount']} {body['currency']} in loan {loan.pk} is recorded{note}."
             )
-            return redirect("p2p:loan-detail", loan_id=loan.pk)
+            return money_form_done(reverse("p2p:loan-detail", args=[loan.pk]), form)
     loan.refresh_from_db()  # funding progress as it is now
     return _detail_page(request, loan, invest_form=form, status=400)
 
@@ -409,10 +384,10 @@ def repayment_make(request, loan_id: int):
             repayment = services.repayment_make(user=request.user, loan_id=loan.pk, amount=amount)
             return 201, _repayment_body(repayment)
 
-        done = _run_once(request, form, payload={"amount": amount}, run=run)
+        done = money_form_run(request, form, payload={"amount": amount}, run=run)
         if done is not None:
             messages.success(request, _repaid_message(*done))
-            return redirect("p2p:loan-detail", loan_id=loan.pk)
+            return money_form_done(reverse("p2p:loan-detail", args=[loan.pk]), form)
     loan.refresh_from_db()
     return _detail_page(request, loan, repay_form=form, status=400)
 
@@ -428,9 +403,9 @@ def loan_repay_in_full(request, loan_id: int):
             repayment = services.loan_repay_in_full(user=request.user, loan_id=loan.pk)
             return 201, _repayment_body(repayment)
 
-        done = _run_once(request, form, payload={}, run=run)
+        done = money_form_run(request, form, payload={}, run=run)
         if done is not None:
             messages.success(request, _repaid_message(*done))
-            return redirect("p2p:loan-detail", loan_id=loan.pk)
+            return money_form_done(reverse("p2p:loan-detail", args=[loan.pk]), form)
     loan.refresh_from_db()
     return _detail_page(request, loan, payoff_form=form, status=400)

@@ -17,8 +17,10 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def lock_or_not_found(model, pk, message: str):
-    """SELECT ... FOR UPDATE one row by primary key, or ApplicationError not_found (404)."""
-    row = model.objects.select_for_update().filter(pk=pk).first()
+    """SELECT ... FOR UPDATE one row by primary key, or ApplicationError not_found (404). `model`
+    may be a filtered QuerySet (e.g. what the caller may see): a row outside it is not found."""
+    rows = model.objects.all() if isinstance(model, type) else model
+    row = rows.select_for_update().filter(pk=pk).first()
     if row is None:
         raise ApplicationError("not_found", message, status=404)
     return row
@@ -32,7 +34,7 @@ def row_lock(instance) -> bool:
     meta = instance._meta
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT 1 FROM {connection.ops.quote_name(meta.db_table)} WHERE {connection.ops.quote_name(meta.pk.column)} = %s"
+            f"SELECT 1 FROM {connection.ops.quote_name(meta.db_table)} WHERE {connection.ops.quote_name(meta.pk.column)} = %s"  # nosec B608 - table and column from the model's meta, quoted; the key is a parameter
             + (
                 " FOR NO KEY UPDATE"
                 if connection.features.has_select_for_no_key_update
@@ -64,7 +66,7 @@ def rows_update(model, field: str, values: dict, *more: tuple[str, dict]) -> Non
         names = ", ".join(["id"] + [f"c{i}" for i in range(len(columns))])
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} AS t SET {', '.join(sets)} FROM unnest({', '.join(arrays)}) AS v({names}) WHERE t.id = v.id",
+                f"UPDATE {table} AS t SET {', '.join(sets)} FROM unnest({', '.join(arrays)}) AS v({names}) WHERE t.id = v.id",  # nosec B608 - identifiers from the model's meta, quoted; values are parameters
                 params,
             )
         return

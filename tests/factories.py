@@ -1,5 +1,7 @@
 """factory-boy factories for the platform core."""
 
+import datetime
+
 import factory
 from django.contrib.auth.hashers import make_password
 
@@ -23,7 +25,10 @@ def credit_code(n: int) -> str:
 
 
 def resident_id(n: int) -> str:
-    first17 = f"11010119900101{n % 1000:03d}"
+    """A valid, distinct number for each n (one person, one account): the birth date moves on by a
+    day every 1,000 numbers."""
+    born = datetime.date(1990, 1, 1) + datetime.timedelta(days=n // 1000)
+    first17 = f"110101{born:%Y%m%d}{n % 1000:03d}"
     return first17 + resident_id_check_char(first17)
 
 
@@ -48,7 +53,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
     password = factory.LazyFunction(lambda: make_password(PASSWORD))
     role = Role.INVESTOR
-    id_number = factory.Sequence(resident_id)
+    id_number = factory.Sequence(lambda n: resident_id(100_000 + n))  # clear of the small numbers tests type in
     kyc_status = KycStatus.VERIFIED
     profile = factory.RelatedFactory("tests.factories.InvestorProfileFactory", factory_related_name="user")
 

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crowdfunding.models import Campaign, CampaignUpdate, EquityTerms, Pledge, RewardTier
+from platform_core.api.fields import AmountField
 
 
 class TierSerializer(serializers.ModelSerializer):
@@ -97,15 +98,16 @@ class CampaignWriteSerializer(serializers.Serializer):
     summary = serializers.CharField(required=False, allow_blank=True, max_length=500)
     story = serializers.CharField(required=False, allow_blank=True)
     category = serializers.CharField(required=False)
-    target_amount = serializers.CharField(required=False, max_length=40)
-    maximum_amount = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=40)
+    target_amount = AmountField(required=False)
+    maximum_amount = AmountField(required=False, allow_null=True, allow_blank=True)
     funding_model = serializers.CharField(required=False)
     currency = serializers.CharField(required=False, max_length=3)
     time_zone = serializers.CharField(required=False, max_length=64)
     deadline = serializers.CharField(
         required=False, max_length=40, help_text="ISO 8601; without an offset it is read in the campaign's time zone."
     )
-    cover_image = serializers.ImageField(required=False)
+    # A plain file: platform_core.uploads.image_upload_check (in the service) judges size, type and pixels.
+    cover_image = serializers.FileField(required=False)
     tiers = _JsonField(required=False)
     equity_terms = _JsonField(required=False)
 
@@ -125,7 +127,7 @@ class CampaignReasonSerializer(serializers.Serializer):
 
 
 class PledgeCreateSerializer(serializers.Serializer):
-    amount = serializers.CharField(max_length=40)
+    amount = AmountField()
     tier = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 

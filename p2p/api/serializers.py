@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from p2p.models import Installment, Loan, Note, Repayment, days_past_due_of
+from platform_core.api.fields import AmountField
 
 
 class LoanSerializer(serializers.ModelSerializer):
@@ -44,7 +45,7 @@ class LoanSerializer(serializers.ModelSerializer):
 
 
 class LoanWriteSerializer(serializers.Serializer):
-    amount = serializers.CharField(max_length=40, required=False)
+    amount = AmountField(required=False)
     term_months = serializers.CharField(max_length=10, required=False)
     annual_rate_percent = serializers.CharField(max_length=20, required=False)
     method = serializers.CharField(max_length=32, required=False)
@@ -60,11 +61,11 @@ class LoanReasonSerializer(serializers.Serializer):
 
 
 class InvestmentAmountSerializer(serializers.Serializer):
-    amount = serializers.CharField(max_length=40)
+    amount = AmountField()
 
 
 class RepaymentAmountSerializer(serializers.Serializer):
-    amount = serializers.CharField(max_length=40, required=False, allow_null=True, allow_blank=True, default=None)
+    amount = AmountField(required=False, allow_null=True, allow_blank=True, default=None)
 
 
 class InstallmentSerializer(serializers.ModelSerializer):

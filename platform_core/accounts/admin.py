@@ -16,6 +16,7 @@ class UserAdmin(PlatformAdmin, DjangoUserAdmin):
     fieldsets = DjangoUserAdmin.fieldsets + (
         ("Platform", {"fields": ("role", "organisation", "member_role", "id_number", "kyc_status")}),
     )
+    add_form_fills = ("password",)  # from password1/password2
     add_fieldsets = DjangoUserAdmin.add_fieldsets + (("Platform", {"fields": ("role", "organisation", "member_role")}),)
     readonly_fields = ["kyc_status"]
 

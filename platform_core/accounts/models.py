@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from platform_core.money import DECIMAL_PLACES, MAX_DIGITS
 
@@ -82,6 +83,9 @@ class MemberRole(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
+ID_NUMBER_UNIQUE = "user_id_number_unique"
+
+
 class User(AbstractUser):
     role = models.CharField(max_length=32, choices=Role.choices, default=Role.INVESTOR)
     organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="members")
@@ -96,6 +100,14 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=Q(organisation__isnull=True) | ~Q(role__in=[Role.INVESTOR, Role.REGULATOR, Role.OPERATOR]),
                 name="user_individual_roles_have_no_organisation",
+            ),
+            # One person, one account: a resident identity number (normalised: the check character
+            # "x" is "X") belongs to one user at most.
+            models.UniqueConstraint(
+                Upper("id_number"),
+                condition=~Q(id_number=""),
+                name=ID_NUMBER_UNIQUE,
+                violation_error_message="An account with this resident identity number already exists.",
             ),
         ]
 

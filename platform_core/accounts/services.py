@@ -9,13 +9,16 @@ from decimal import Decimal
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from platform_core.audit import audit_transition
 from platform_core.errors import ApplicationError
+from platform_core.money import parse_amount
 from platform_core.state import transition
 
 from .kyc import kyc_provider
 from .models import (
+    ID_NUMBER_UNIQUE,
     LICENCE_TRANSITIONS,
     STAFF_ROLES,
     InvestorProfile,
@@ -68,9 +71,15 @@ def investor_signup(
     id_number = (id_number or "").strip().upper()
     if not resident_id_is_valid(id_number):
         raise ApplicationError("invalid_id_number", "Enter a valid 18-character resident identity number.", field="id_number")
-    for name, value in (("annual_income", annual_income), ("net_worth", net_worth)):
-        if value is None or Decimal(value) < 0:
-            raise ApplicationError(f"invalid_{name}", "Enter zero or a positive amount.", field=name)
+    annual_income = parse_amount(annual_income, field="annual_income", allow_zero=True)
+    net_worth = parse_amount(net_worth, field="net_worth", allow_zero=True)
+    id_number_taken = ApplicationError(
+        "id_number_taken",
+        gettext("An account with this resident identity number already exists; sign in to it instead."),
+        field="id_number",
+    )
+    if User.objects.filter(id_number__iexact=id_number).exists():
+        raise id_number_taken
     try:
         with transaction.atomic():
             user = _user_build(username=username, email=email, password=password, role=Role.INVESTOR, id_number=id_number)
@@ -78,7 +87,9 @@ def investor_signup(
             InvestorProfile.objects.create(
                 user=user, annual_income=annual_income, net_worth=net_worth, accredited=bool(accredited)
             )
-    except IntegrityError:
+    except IntegrityError as exc:  # a sign-up at the same moment: the database's unique constraints decide
+        if ID_NUMBER_UNIQUE in str(exc):
+            raise id_number_taken from None
         raise ApplicationError("username_taken", "That user name is taken.", field="username") from None
     kyc_run(subject=user)
     return user

@@ -1,10 +1,9 @@
 """Input parsing and output shapes for the platform API. Business rules live in services."""
 
-from decimal import Decimal
-
 from rest_framework import serializers
 
 from platform_core.accounts.models import InvestorProfile, Organisation, OrganisationKind, User
+from platform_core.api.fields import AmountField
 from platform_core.ledger.models import Payment
 
 
@@ -15,12 +14,8 @@ class SignupSerializer(serializers.Serializer):
     password = serializers.CharField(write_only=True, max_length=128)
     # individual investors
     id_number = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
-    annual_income = serializers.DecimalField(
-        max_digits=20, decimal_places=2, required=False, default=Decimal("0"), min_value=Decimal("0")
-    )
-    net_worth = serializers.DecimalField(
-        max_digits=20, decimal_places=2, required=False, default=Decimal("0"), min_value=Decimal("0")
-    )
+    annual_income = AmountField(required=False, default="0")
+    net_worth = AmountField(required=False, default="0")
     accredited = serializers.BooleanField(required=False, default=False)
     # organisations
     legal_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
@@ -55,7 +50,7 @@ class MeSerializer(serializers.ModelSerializer):
 
 class AmountSerializer(serializers.Serializer):
     # Kept as a string: platform_core.money.parse_amount gives the stable error codes.
-    amount = serializers.CharField(max_length=40)
+    amount = AmountField()
     currency = serializers.CharField(max_length=3, required=False)
 
 

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "platform_core.middleware.QueryTextMiddleware",
+    "platform_core.middleware.UploadSizeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -190,6 +192,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "platform_core.api.parsers.JSONParser",  # with a nesting limit
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "platform_core.api.pagination.Pagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -229,6 +236,7 @@ PLATFORM = {
     "CURRENCIES": {"CNY": 2},  # currency code -> minor-unit digits
     "DEFAULT_CURRENCY": "CNY",
     "MAX_AMOUNT": Decimal("1000000000.00"),  # absurd above this, refused at the edge
+    "UPLOAD_MAX_BYTES": 8 * 1024 * 1024,  # a whole multipart request: the largest upload (5 MB) and its form
     "IDEMPOTENCY_KEY_TTL_HOURS": 48,  # keys are kept at least 24 hours (DOMAIN.md section 6)
     "KYC_PROVIDER": "platform_core.accounts.kyc.SandboxKycProvider",
     "PAYMENT_GATEWAY": "platform_core.ledger.gateway.SandboxPaymentGateway",
@@ -252,6 +260,7 @@ CROWDFUNDING = {
     "INVESTOR_LIMIT_CAP": Decimal("124000.00"),
     "COVER_IMAGE_MAX_BYTES": 5 * 1024 * 1024,
     "COVER_IMAGE_TYPES": ["JPEG", "PNG", "WEBP"],
+    "COVER_IMAGE_MAX_PIXELS": 40_000_000,  # read from the header before decoding (platform_core.uploads)
     "SETTLEMENT_BATCH_SIZE": 1000,
     "CATEGORIES": [
         ("food", "Food and drink"),

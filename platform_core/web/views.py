@@ -1,19 +1,18 @@
 """Server-rendered pages of the platform core: home, sign-up, wallet."""
 
-import uuid
-
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from platform_core.accounts import services as account_services
 from platform_core.errors import ApplicationError
 from platform_core.ledger import services as ledger_services
-from platform_core.ledger.idempotency import idempotent_run, request_fingerprint
 from platform_core.ledger.selectors import payment_list, wallet_entries
 
+from .actions import money_form_done, money_form_run
 from .forms import AmountForm, InvestorSignupForm, OrganisationSignupForm, form_add_application_error
 
 
@@ -81,26 +80,13 @@ def wallet_payment(request, direction: str):
             )
             return 201, {"id": payment.pk, "status": payment.status, "amount": str(payment.amount)}
 
-        try:
-            status, body, replayed = idempotent_run(
-                user=request.user,
-                key=form.cleaned_data["idempotency_key"],
-                fingerprint=request_fingerprint("POST", request.path, {"amount": amount}),
-                run=run,
-            )
-        except ApplicationError as exc:
-            form_add_application_error(form, exc)
-        else:
-            if status >= 400:
-                form.add_error("amount", body["error"]["message"])
-                # The refusal is stored under this key (nothing moved): the corrected form is a new request.
-                form.data = form.data.copy()
-                form.data[form.add_prefix("idempotency_key")] = uuid.uuid4().hex
-            else:
-                # the gateway is called only now that the payment (and the key) are committed
-                payment = ledger_services.payment_process(payment_id=body["id"])
-                verb = "Deposit" if direction == "deposit" else "Withdrawal"
-                note = " (this form was already submitted; nothing was moved twice)" if replayed else ""
-                messages.success(request, f"{verb} of {payment.amount}: {payment.status}{note}.")
-                return redirect("wallet")
+        done = money_form_run(request, form, payload={"amount": amount}, run=run)
+        if done is not None:
+            body, replayed = done
+            # the gateway is called only now that the payment (and the key) are committed
+            payment = ledger_services.payment_process(payment_id=body["id"])
+            verb = "Deposit" if direction == "deposit" else "Withdrawal"
+            note = " (this form was already submitted; nothing was moved twice)" if replayed else ""
+            messages.success(request, f"{verb} of {payment.amount}: {payment.status}{note}.")
+            return money_form_done(reverse("wallet"), form)
     return render(request, "platform_core/wallet.html", _wallet_context(request, **{f"{prefix}_form": form}), status=400)

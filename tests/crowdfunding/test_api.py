@@ -3,6 +3,7 @@
 import datetime
 import io
 import uuid
+import zoneinfo
 from decimal import Decimal
 
 import pytest
@@ -18,6 +19,8 @@ from tests.factories import SmeUserFactory, StaffUserFactory, UserFactory
 from .factories import live_campaign
 
 pytestmark = pytest.mark.django_db
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
 def _key():
@@ -230,7 +233,15 @@ def test_equity_rules(api_as, fund):
     )
 
 
-def test_material_change_holds_commitments_until_reconfirmed(api_as, fund):
+def _business_days_between(start: datetime.datetime, end: datetime.datetime) -> int:
+    """Mondays to Fridays after `start`'s day up to and including `end`'s, on Shanghai's calendar."""
+    first, last = start.astimezone(SHANGHAI).date(), end.astimezone(SHANGHAI).date()
+    days = (first + datetime.timedelta(days=n) for n in range(1, (last - first).days + 1))
+    return sum(1 for day in days if day.weekday() < 5)
+
+
+@pytest.mark.calendar
+def test_material_change_holds_commitments_until_reconfirmed(api_as, fund, calendar_day):
     campaign = live_campaign(kind="equity", target="10000.00", maximum="20000.00")
     sme = campaign.created_by
     investor = UserFactory()
@@ -248,10 +259,17 @@ def test_material_change_holds_commitments_until_reconfirmed(api_as, fund):
     assert response.status_code == 201
     pledge = Pledge.objects.get(pk=pledge_id)
     assert pledge.status == PledgeStatus.ON_HOLD and pledge.reconfirm_by is not None
-    assert (pledge.reconfirm_by - timezone.now()).days >= 5  # five business days, weekends skipped
+    # five business days, weekends skipped, counted from the moment of the update (whatever the day)
+    posted = pledge.campaign.updates.get().created_at
+    assert _business_days_between(posted, pledge.reconfirm_by) == 5
+    assert pledge.reconfirm_by.astimezone(SHANGHAI).weekday() < 5
+    gap = pledge.reconfirm_by - posted  # whole days: the same time of day
+    assert abs(gap - datetime.timedelta(days=round(gap.total_seconds() / 86400))) < datetime.timedelta(seconds=1)
+    assert posted.astimezone(SHANGHAI).date() >= calendar_day.date()
     assert api_as(investor).post(f"/api/v1/pledges/{pledge_id}/reconfirm/", **_key()).json()["status"] == "active"
 
 
+@pytest.mark.calendar
 def test_unconfirmed_commitments_are_cancelled_and_refunded(api_as, fund):
     from crowdfunding import services
 

@@ -18,7 +18,7 @@ from tests.factories import SmeUserFactory, StaffUserFactory, UserFactory
 
 from .factories import force_deadline, live_campaign
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
 
 def _backers(fund, n, amount="1000.00"):

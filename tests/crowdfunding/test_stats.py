@@ -15,7 +15,7 @@ from crowdfunding.stats import crowdfunding_stats
 from platform_core.accounts.models import PlatformEntity
 from tests.factories import OrganisationFactory, SmeUserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
 # platform, property, successful, funding (10k yuan), supporters, per project, financing per project, total
 FIG_1 = [

@@ -18,7 +18,7 @@ from platform_core.models import JobRun
 from tests.crowdfunding.factories import live_campaign
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.real_clock]  # a real worker process
 
 
 @pytest.fixture

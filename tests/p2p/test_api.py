@@ -159,11 +159,15 @@ def test_another_sme_gets_404_for_a_draft(api_as, api):
         ({"annual_rate_percent": "40"}, "invalid_rate", "annual_rate_percent"),
         ({"annual_rate_percent": "12.34567"}, "invalid_rate", "annual_rate_percent"),
         ({"annual_rate_percent": "lots"}, "invalid_rate", "annual_rate_percent"),
+        ({"annual_rate_percent": "1e1"}, "invalid_rate", "annual_rate_percent"),
+        ({"annual_rate_percent": "１２"}, "invalid_rate", "annual_rate_percent"),
+        ({"annual_rate_percent": "1_2"}, "invalid_rate", "annual_rate_percent"),
         ({"method": "balloon"}, "invalid_method", "method"),
         ({"purpose": "   "}, "invalid_purpose", "purpose"),
         ({"purpose": "x" * 301}, "invalid", "purpose"),
         ({"amount": None}, "invalid", "amount"),
-        ({"amount": True}, "invalid", "amount"),
+        ({"amount": True}, "invalid_amount", "amount"),
+        ({"amount": 12000}, "invalid_amount", "amount"),
     ],
 )
 def test_bad_loan_input_is_refused_with_a_stable_code(api_as, overrides, code, field):
@@ -264,15 +268,18 @@ def test_investment_without_idempotency_key_is_refused(api_as, fund):
         ("0", (400, "amount_not_positive")),
         ("-100.00", (400, "amount_not_positive")),
         ("100.001", (400, "amount_too_precise")),
-        (0.1 + 0.2, (400, "amount_too_precise")),  # a client that did float arithmetic: "0.30000000000000004"
-        ("1e30", (400, "amount_too_large")),
+        (0.1 + 0.2, (400, "invalid_amount")),  # JSON numbers: amounts are strings only
+        ("1e30", (400, "invalid_amount")),  # no exponent
+        ("1_000", (400, "invalid_amount")),
+        ("１０００", (400, "invalid_amount")),  # full-width digits
+        ("10000000000", (400, "amount_too_large")),
         ("50.00", (400, "below_minimum_investment")),
-        # a JSON float is passed on as its text: 12.5 is read as 12.50 (not refused as a float), then is below the minimum
-        (12.5, (400, "below_minimum_investment")),
+        (12.5, (400, "invalid_amount")),
+        (1000, (400, "invalid_amount")),
         ("12000.01", (409, "over_funding")),
         ("6000.00", (400, "insufficient_funds")),  # the wallet holds 5,000
         (None, (400, "invalid")),
-        (True, (400, "invalid")),
+        (True, (400, "invalid_amount")),
         ("1" * 41, (400, "invalid")),
     ],
 )
@@ -296,7 +303,7 @@ def test_investment_refusals_by_who_and_when(api_as, fund):
     fund(borrower_member, "1000.00")
     assert _error(_invest(api_as(borrower_member), loan.pk, "100.00")) == (400, "own_loan")
     draft = api_as(SmeUserFactory()).post(LOANS, _loan_body(), format="json").json()["id"]
-    assert _error(_invest(api_as(investor), draft, "100.00")) == (409, "loan_not_listed")
+    assert _error(_invest(api_as(investor), draft, "100.00")) == (404, "not_found")  # a draft is not revealed
     assert _error(_invest(api_as(investor), 999999, "100.00")) == (404, "not_found")
     assert not Investment.objects.exists() and ledger.wallet_of_user(investor).balance == Decimal("5000.00")
 
@@ -366,8 +373,9 @@ def test_repayment_of_what_is_due_and_of_an_amount(api_as, fund):
     early = client.post(url, {"amount": "100.00"}, format="json", **_key())
     assert early.status_code == 201, early.json()
     assert (early.json()["amount"], early.json()["interest_part"], early.json()["principal_part"]) == ("100.00", "100.00", "0.00")
-    # a JSON float is read from its text: 12.5 is exactly 12.50
-    floated = client.post(url, {"amount": 12.5}, format="json", **_key())
+    # a JSON number is refused (amounts are strings); its string pays
+    assert _error(client.post(url, {"amount": 12.5}, format="json", **_key())) == (400, "invalid_amount")
+    floated = client.post(url, {"amount": "12.50"}, format="json", **_key())
     assert floated.status_code == 201 and floated.json()["amount"] == "12.50"
     second = loan.installments.get(number=2)
     assert (second.interest_paid, second.principal_paid, second.status) == (Decimal("112.50"), Decimal("0.00"), "pending")
@@ -385,9 +393,11 @@ def test_repayment_of_what_is_due_and_of_an_amount(api_as, fund):
         ({"amount": "-5"}, (400, "amount_not_positive")),
         ({"amount": "0"}, (400, "amount_not_positive")),
         ({"amount": "1.001"}, (400, "amount_too_precise")),
-        ({"amount": 0.1 + 0.2}, (400, "amount_too_precise")),
-        ({"amount": True}, (400, "invalid")),
-        ({"amount": ["100.00"]}, (400, "invalid")),
+        ({"amount": 0.1 + 0.2}, (400, "invalid_amount")),
+        ({"amount": 100}, (400, "invalid_amount")),
+        ({"amount": "1e2"}, (400, "invalid_amount")),
+        ({"amount": True}, (400, "invalid_amount")),
+        ({"amount": ["100.00"]}, (400, "invalid_amount")),
     ],
 )
 def test_bad_repayments_change_nothing(api_as, fund, body, expected):

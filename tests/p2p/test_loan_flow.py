@@ -16,7 +16,7 @@ from tests.factories import OrganisationFactory, SmeUserFactory, StaffUserFactor
 
 from .factories import business_day, funded_investors, listed_loan
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
 SCHEDULE_A = [  # DOMAIN.md section 3, reference schedule A: 12,000 at 2%/month, 4 months
     (Decimal("2911.49"), Decimal("240.00")),

@@ -16,7 +16,7 @@ from platform_core.audit import audit_trail
 
 from .factories import business_day, funded_investors, listed_loan
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
 
 def _active_loan(fund, **kwargs):

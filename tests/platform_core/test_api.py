@@ -289,11 +289,19 @@ def test_bad_token_is_refused_in_the_error_shape(api):
         ({"amount": "0.001"}, "amount_too_precise", "amount"),
         ({"amount": "abc"}, "invalid_amount", "amount"),
         ({"amount": "NaN"}, "invalid_amount", "amount"),
-        ({"amount": "1e30"}, "amount_too_large", "amount"),
-        ({"amount": 1e30}, "amount_too_large", "amount"),
-        ({"amount": 0.1 + 0.2}, "amount_too_precise", "amount"),  # a client that did float arithmetic
+        ({"amount": "1e30"}, "invalid_amount", "amount"),  # no exponent
+        ({"amount": "1e3"}, "invalid_amount", "amount"),
+        ({"amount": "1_000"}, "invalid_amount", "amount"),
+        ({"amount": "１００"}, "invalid_amount", "amount"),  # full-width digits
+        ({"amount": "1,000"}, "invalid_amount", "amount"),  # thousands separators: web forms only
+        ({"amount": "10000000000"}, "amount_too_large", "amount"),
+        ({"amount": 1e30}, "invalid_amount", "amount"),  # JSON numbers: strings only
+        ({"amount": 0.1 + 0.2}, "invalid_amount", "amount"),
+        ({"amount": 100}, "invalid_amount", "amount"),
         ({"amount": "10.00", "currency": "XYZ"}, "unknown_currency", "currency"),
-        ({"amount": True}, "invalid", "amount"),
+        ({"amount": True}, "invalid_amount", "amount"),
+        ({"amount": None}, "invalid", "amount"),
+        ({"amount": ["10.00"]}, "invalid_amount", "amount"),
         ({}, "invalid", "amount"),
         ({"amount": "1" * 41}, "invalid", "amount"),
     ],
@@ -310,12 +318,16 @@ def test_bad_amounts_are_refused_with_their_code_and_nothing_moves(api_as, inves
     assert ledger.wallet_of_user(investor).balance == Decimal("100.00")
 
 
-def test_json_number_amount_is_read_as_its_decimal_literal(api_as, investor):
-    # The serializer keeps the amount as text: JSON 12.5 becomes "12.5" and then exactly 12.50, so a
-    # number with at most two decimals is accepted (and any float noise is refused as too precise).
-    response = _deposit(api_as(investor), {"amount": 12.5})
+@pytest.mark.parametrize("number", ["12.5", "12", "1.5e1"])
+def test_a_json_number_is_refused_as_an_amount_and_its_string_accepted(api_as, investor, number):
+    # JSON numbers are binary floats to most clients: amounts travel as strings only.
+    client = api_as(investor)
+    response = client.post(DEPOSITS, f'{{"amount": {number}}}', content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert_error(response, 400, "invalid_amount")
+    assert response.json()["error"]["fields"] == {"amount": ['Send amounts as decimal strings, e.g. "100.00".']}
+    assert ledger.wallet_of_user(investor).balance == Decimal("0.00")
+    response = _deposit(client, {"amount": "12.50"})
     assert response.status_code == 201
-    assert response.json()["amount"] == "12.50"
     assert ledger.wallet_of_user(investor).balance == Decimal("12.50")
 
 

@@ -34,9 +34,9 @@ from platform_core.money import parse_amount, quantize
         (0.1, "invalid_amount"),
         (True, "invalid_amount"),
         ("1000000000.01", "amount_too_large"),
-        ("1e30", "amount_too_large"),
+        ("1e30", "invalid_amount"),
         ("9" * 40, "amount_too_large"),
-        ("1E+999999", "amount_too_large"),
+        ("1E+999999", "invalid_amount"),
     ],
 )
 def test_bad_amount_raises_its_stable_code(raw, code):
@@ -69,7 +69,6 @@ def test_error_names_the_field_it_was_given():
         ("100.5", "100.50"),
         ("0.01", "0.01"),
         (" 7.10 ", "7.10"),
-        ("1e3", "1000.00"),
         ("1000000000.00", "1000000000.00"),  # exactly the ceiling is allowed
         (Decimal("3.2"), "3.20"),
         (10, "10.00"),
@@ -109,3 +108,50 @@ def test_default_ceiling_is_one_billion():
 )
 def test_quantize_rounds_half_even_to_the_minor_unit(raw, expected):
     assert str(quantize(Decimal(raw))) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "1e9",  # exponent
+        "1E3",
+        "1e-2",
+        "1_000",  # Python's digit separator
+        "1_0_0",
+        "１００",  # full-width digits
+        "١٠٠",  # Arabic-Indic digits
+        "१००",  # Devanagari digits
+        "100.",
+        ".50",
+        "+100",
+        "0x10",
+        "1,000",  # grouping is the web forms' business (ungroup_amount), never the API's
+        "10\x00",
+        "1" + "0" * 70,
+    ],
+)
+def test_amounts_are_ascii_digits_only(raw):
+    with pytest.raises(ApplicationError) as excinfo:
+        parse_amount(raw)
+    assert excinfo.value.code in ("invalid_amount", "amount_too_large")
+    assert excinfo.value.code == ("amount_too_large" if raw.isascii() and raw.isdigit() else "invalid_amount")
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("1,000", "1000"),
+        ("12,345.60", "12345.60"),
+        ("1,000,000.00", "1000000.00"),
+        (" 1,000 ", "1000"),
+        ("1,00", "1,00"),  # not groups of three: left for parse_amount to refuse
+        ("1,0000", "1,0000"),
+        (",100", ",100"),
+        ("1000", "1000"),
+        ("１,０００", "１,０００"),
+    ],
+)
+def test_web_forms_take_thousands_separators_where_they_belong(raw, expected):
+    from platform_core.money import ungroup_amount
+
+    assert ungroup_amount(raw) == expected

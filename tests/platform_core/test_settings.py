@@ -23,12 +23,14 @@ def _manage(*args, **env):
     )
 
 
+@pytest.mark.real_clock  # runs manage.py in another process
 def test_production_refuses_to_start_without_a_secret_key():
     result = _manage("check", DATABASE_URL="postgres://postgres@127.0.0.1:5432/platform")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
 
 
+@pytest.mark.real_clock  # runs manage.py in another process
 def test_production_passes_check_deploy_without_a_warning():
     result = _manage(
         "check",
@@ -59,6 +61,7 @@ def test_sign_in_attempts_are_throttled(monkeypatch):
     assert response.json()["error"]["code"] == "throttled"
 
 
+@pytest.mark.real_clock  # runs manage.py in another process
 def test_openapi_schema_generates_without_warnings(tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml")],

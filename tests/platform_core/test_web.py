@@ -177,7 +177,7 @@ def test_deposit_form_moves_money(client, investor):
 
     response = client.post("/wallet/deposit/", {"deposit-amount": "250.00", "deposit-idempotency_key": key}, follow=True)
 
-    assert response.redirect_chain == [("/wallet/", 302)]
+    assert _receipt_chain(response) == [("/wallet/", 302)]
     assert _balance_shown(response) == "250.00 CNY"
     assert ledger.wallet_of_user(investor).balance == Decimal("250.00")
     assert Payment.objects.get().status == PaymentStatus.SUCCEEDED
@@ -192,7 +192,7 @@ def test_posting_the_same_form_twice_moves_money_once(client, investor):
     first = client.post("/wallet/deposit/", form, follow=True)
     second = client.post("/wallet/deposit/", form)
 
-    assert first.redirect_chain == [("/wallet/", 302)]
+    assert _receipt_chain(first) == [("/wallet/", 302)]
     assert second.status_code == 302
     assert _messages(second) == ["Deposit of 250.00: succeeded (this form was already submitted; nothing was moved twice)."]
     assert Payment.objects.count() == 1
@@ -293,3 +293,15 @@ def test_staff_posting_to_the_wallet_is_turned_away_not_a_500(client, role):
     client.force_login(StaffUserFactory(role=role))
     response = client.post("/wallet/deposit/", {"deposit-amount": "10.00", "deposit-idempotency_key": "k1"})
     assert response.status_code == 302 and response["Location"] == "/"
+
+
+def _receipt_path(response):
+    """Where a money form went: its receipt address (the page's path, with the form's key as receipt)."""
+    path, _, query = response["Location"].partition("?")
+    assert query.startswith("receipt="), response["Location"]
+    return path
+
+
+def _receipt_chain(response):
+    assert all("?receipt=" in url for url, _ in response.redirect_chain), response.redirect_chain
+    return [(url.partition("?")[0], status) for url, status in response.redirect_chain]

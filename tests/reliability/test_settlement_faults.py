@@ -23,7 +23,7 @@ from platform_core.ledger.checks import ledger_problems
 from platform_core.ledger.models import Account, AccountPurpose, Leg
 from tests.crowdfunding.bulk import campaign_with_pledges
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.real_clock]  # a real worker process
 ROOT = Path(__file__).resolve().parents[2]
 
 
