@@ -10,6 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 from django.utils import timezone
+from rest_framework.throttling import SimpleRateThrottle
 
 from p2p import services as p2p
 from p2p.models import Loan, LoanStatus
@@ -25,11 +26,10 @@ DEAD_REDIS = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
 
 
 @pytest.fixture
-def cache_away(settings):
-    rest = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "3/minute", "user": "3/minute", "auth": "3/minute"}}
-    with override_settings(
-        CACHES={"default": {"BACKEND": "platform_core.cache.FailoverRedisCache", "LOCATION": DEAD_REDIS}}, REST_FRAMEWORK=rest
-    ):
+def cache_away(monkeypatch):
+    # the rates are read once, into a class attribute, when DRF's throttling module is imported
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "3/minute", "user": "3/minute", "auth": "3/minute"})
+    with override_settings(CACHES={"default": {"BACKEND": "platform_core.cache.FailoverRedisCache", "LOCATION": DEAD_REDIS}}):
         yield
 
 
