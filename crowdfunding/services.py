@@ -632,6 +632,7 @@ def campaign_outcome_notify(*, campaign_id: int, batch_size: int = 500) -> int:
                         ]
                     )
                     sent += 1
+            Campaign.objects.filter(pk=campaign_id).update(updated_at=timezone.now())  # progress: not stalled
         with transaction.atomic():
             campaign = Campaign.objects.select_for_update().select_related("organisation").get(pk=campaign_id)
             if campaign.outcome_notified_at is None:
@@ -656,12 +657,12 @@ def campaign_outcome_notify(*, campaign_id: int, batch_size: int = 500) -> int:
 def campaigns_to_resume(*, now=None, limit: int = 500) -> tuple[list[int], list[int]]:
     """Work a lost message, a broker that was away or a killed worker left behind: settlements and
     outcome notifications that made no progress for RESUME_STALLED_AFTER. Returns (to settle, to
-    notify). Every settlement batch touches `updated_at`; a notification run is unfinished until
-    `outcome_notified_at` is set."""
+    notify). Every settlement batch and every batch of notifications touches `updated_at`; a
+    notification run is unfinished until `outcome_notified_at` is set."""
     cutoff = (now or timezone.now()) - settings.RESUME_STALLED_AFTER
     settle = Campaign.objects.filter(status__in=list(SETTLING), updated_at__lt=cutoff).order_by("pk")
     notify = Campaign.objects.filter(
-        status=CampaignStatus.SETTLED, outcome_notified_at__isnull=True, settled_at__lt=cutoff
+        status=CampaignStatus.SETTLED, outcome_notified_at__isnull=True, updated_at__lt=cutoff
     ).order_by("pk")
     return list(settle.values_list("pk", flat=True)[:limit]), list(notify.values_list("pk", flat=True)[:limit])
 
