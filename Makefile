@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 DEMO_ENV := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DJANGO_SETTINGS_MODULE=platform_core.settings.dev
 
-.PHONY: install demo test soak lint bench ledger-check clean
+.PHONY: install demo test soak lint bench ledger-check clean load
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ lint: install
 bench: install
 	$(PY) scripts/check_services.py
 	@for b in bench/bench_*.py; do echo "== $$b"; DJANGO_SETTINGS_MODULE=platform_core.settings.test $(PY) $$b || exit 1; done
+
+# A headless, time-bounded locust run (about 2 minutes) against gunicorn, PostgreSQL, a private Redis and
+# two Celery workers: bench/load/run.py. Not part of `make test`.
+load: install
+	$(PY) scripts/check_services.py
+	$(PY) bench/load/run.py
 
 ledger-check: install
 	$(PY) manage.py ledger_check

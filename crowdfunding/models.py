@@ -92,6 +92,7 @@ class Campaign(models.Model):
     fee_amount = money_field(default=0)
     refunded_amount = money_field(default=0)
     refunded_count = models.PositiveIntegerField(default=0)
+    outcome_notified_at = models.DateTimeField(null=True, blank=True, help_text="When backers and the SME were all told.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

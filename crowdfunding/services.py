@@ -50,8 +50,9 @@ from platform_core.accounts.services import (
     party_require_money_rights,
     sme_manager_require,
 )
-from platform_core.audit import audit_record, audit_trail, audit_transition
+from platform_core.audit import audit_record, audit_transition
 from platform_core.db import lock_or_not_found, row_lock
+from platform_core.enqueue import enqueue_on_commit
 from platform_core.errors import ApplicationError
 from platform_core.inputs import time_zone_check, whole_number
 from platform_core.ledger.models import Account
@@ -443,7 +444,7 @@ def campaign_cancel(*, user: User, campaign_id: int, reason: str = "") -> Campai
 def _settle_after_commit(campaign_id: int) -> None:
     from .tasks import campaign_settle_task
 
-    campaign_settle_task.delay_on_commit(campaign_id)
+    enqueue_on_commit(campaign_settle_task, campaign_id)
 
 
 def campaign_close(*, campaign_id: int, now=None) -> Campaign | None:
@@ -473,19 +474,6 @@ def campaigns_due(*, now=None, limit: int = 500) -> list[int]:
     return list(
         Campaign.objects.filter(status__in=[CampaignStatus.LIVE, CampaignStatus.SUSPENDED], deadline__lte=now)
         .order_by("deadline")
-        .values_list("pk", flat=True)[:limit]
-    )
-
-
-def campaigns_unsettled(
-    *, now=None, stalled_after: datetime.timedelta = datetime.timedelta(minutes=5), limit: int = 500
-) -> list[int]:
-    """Campaigns whose settlement has made no progress for a while (its task was lost or its worker
-    killed): they are enqueued again. Every settlement batch touches `updated_at`."""
-    now = now or timezone.now()
-    return list(
-        Campaign.objects.filter(status__in=list(SETTLING), updated_at__lt=now - stalled_after)
-        .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
 
@@ -592,15 +580,22 @@ def _payout(campaign: Campaign) -> None:
 def _notify_after_commit(campaign_id: int) -> None:
     from .tasks import campaign_outcome_notify_task
 
-    campaign_outcome_notify_task.delay_on_commit(campaign_id)
+    enqueue_on_commit(campaign_outcome_notify_task, campaign_id)
 
 
 def campaign_outcome_notify(*, campaign_id: int, batch_size: int = 500) -> int:
-    """E-mail every backer (once per pledge) and the SME the outcome. Returns e-mails sent."""
+    """E-mail every backer (once per pledge) and the SME the outcome. Returns e-mails sent.
+
+    Resumable and never twice: each backer's pledge is marked told (`notified_at`, committed) just
+    before its e-mail is handed to the mail server, so a run killed at any point is resumed by the
+    next run (the resume job enqueues it) with the backers not yet told, and concurrent runs share
+    the work. A run killed between the mark and the hand-over leaves at most that one backer
+    untold (at most once, never twice). The SME is told once, under the campaign's row lock, and
+    `outcome_notified_at` closes the job."""
     from django.core import mail
 
     campaign = Campaign.objects.select_related("organisation").get(pk=campaign_id)
-    if campaign.status != CampaignStatus.SETTLED:
+    if campaign.status != CampaignStatus.SETTLED or campaign.outcome_notified_at is not None:
         return 0
     verdict = {
         "succeeded": f"reached its target and was paid out ({campaign.payout_amount} {campaign.currency} to the SME)",
@@ -608,32 +603,31 @@ def campaign_outcome_notify(*, campaign_id: int, batch_size: int = 500) -> int:
         "cancelled": "was cancelled; every pledge was refunded to its wallet",
     }.get(campaign.outcome, campaign.outcome)
     sent = 0
+    to_tell = (
+        Pledge.objects.filter(campaign=campaign, notified_at__isnull=True).exclude(status=PledgeStatus.CANCELLED).order_by("pk")
+    )
     with mail.get_connection() as connection:
-        while True:
-            with transaction.atomic():
-                batch = list(
-                    Pledge.objects.select_for_update(skip_locked=True)
-                    .filter(campaign=campaign, notified_at__isnull=True)
-                    .exclude(status=PledgeStatus.CANCELLED)
-                    .select_related("backer")
-                    .order_by("pk")[:batch_size]
-                )
-                if not batch:
-                    break
-                messages = [
-                    mail.EmailMessage(
-                        subject=f"{campaign.title}: {campaign.outcome}",
-                        body=f'The campaign "{campaign.title}" {verdict}. Your pledge of {p.amount} {p.currency} is now {p.get_status_display().lower()}.',
-                        to=[p.backer.email],
+        while batch := list(to_tell.select_related("backer")[:batch_size]):
+            for pledge in batch:
+                # claim this backer (autocommit): whoever claims sends, nobody else
+                if not Pledge.objects.filter(pk=pledge.pk, notified_at__isnull=True).update(notified_at=timezone.now()):
+                    continue
+                if pledge.backer.email:
+                    connection.send_messages(
+                        [
+                            mail.EmailMessage(
+                                subject=f"{campaign.title}: {campaign.outcome}",
+                                body=f'The campaign "{campaign.title}" {verdict}. Your pledge of {pledge.amount} '
+                                f"{pledge.currency} is now {pledge.get_status_display().lower()}.",
+                                to=[pledge.backer.email],
+                            )
+                        ]
                     )
-                    for p in batch
-                    if p.backer.email
-                ]
-                connection.send_messages(messages)
-                Pledge.objects.filter(pk__in=[p.pk for p in batch]).update(notified_at=timezone.now())
-                sent += len(messages)
+                    sent += 1
+            Campaign.objects.filter(pk=campaign_id).update(updated_at=timezone.now())  # progress: not stalled
         with transaction.atomic():
-            if not audit_trail(campaign).filter(action="outcome_notified").exists():
+            campaign = Campaign.objects.select_for_update().select_related("organisation").get(pk=campaign_id)
+            if campaign.outcome_notified_at is None:
                 owners = list(campaign.organisation.members.exclude(email="").values_list("email", flat=True))
                 if owners:
                     connection.send_messages(
@@ -646,8 +640,23 @@ def campaign_outcome_notify(*, campaign_id: int, batch_size: int = 500) -> int:
                         ]
                     )
                     sent += 1
+                campaign.outcome_notified_at = timezone.now()
+                campaign.save(update_fields=["outcome_notified_at", "updated_at"])
                 audit_record(campaign, action="outcome_notified", to_value=campaign.outcome)
     return sent
+
+
+def campaigns_to_resume(*, now=None, limit: int = 500) -> tuple[list[int], list[int]]:
+    """Work a lost message, a broker that was away or a killed worker left behind: settlements and
+    outcome notifications that made no progress for RESUME_STALLED_AFTER. Returns (to settle, to
+    notify). Every settlement batch and every batch of notifications touches `updated_at`; a
+    notification run is unfinished until `outcome_notified_at` is set."""
+    cutoff = (now or timezone.now()) - settings.RESUME_STALLED_AFTER
+    settle = Campaign.objects.filter(status__in=list(SETTLING), updated_at__lt=cutoff).order_by("pk")
+    notify = Campaign.objects.filter(
+        status=CampaignStatus.SETTLED, outcome_notified_at__isnull=True, updated_at__lt=cutoff
+    ).order_by("pk")
+    return list(settle.values_list("pk", flat=True)[:limit]), list(notify.values_list("pk", flat=True)[:limit])
 
 
 # --- pledges ----------------------------------------------------------------------------------

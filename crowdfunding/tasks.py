@@ -9,13 +9,23 @@ from . import services
 
 @shared_task(name="crowdfunding.tasks.campaigns_close_due")
 def campaigns_close_due():
-    """Every minute: close live campaigns past their deadline and re-enqueue unfinished settlements."""
+    """Every minute: close live campaigns past their deadline (each closed one is handed to settlement)."""
     with job_run("crowdfunding.campaigns_close_due") as run:
         closed = [c for c in (services.campaign_close(campaign_id=pk) for pk in services.campaigns_due()) if c]
-        pending = services.campaigns_unsettled()
-        for pk in pending:
+        run["summary"] = f"{len(closed)} closed"
+
+
+@shared_task(name="crowdfunding.tasks.work_resume")
+def work_resume():
+    """Every RESUME_EVERY: enqueue again settlements and outcome notifications left without progress
+    (a message lost by the broker or never sent, a worker killed)."""
+    with job_run("crowdfunding.work_resume") as run:
+        settle, notify = services.campaigns_to_resume()
+        for pk in settle:
             campaign_settle_task.delay(pk)
-        run["summary"] = f"{len(closed)} closed, {len(pending)} settling"
+        for pk in notify:
+            campaign_outcome_notify_task.delay(pk)
+        run["summary"] = f"{len(settle)} settlement(s) and {len(notify)} notification run(s) resumed"
 
 
 @shared_task(name="crowdfunding.tasks.campaign_settle", acks_late=True)

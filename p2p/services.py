@@ -60,6 +60,7 @@ from platform_core.accounts.services import (
 )
 from platform_core.audit import audit_record
 from platform_core.db import DaysBetween, lock_or_not_found, row_lock, rows_update
+from platform_core.enqueue import enqueue_on_commit
 from platform_core.errors import ApplicationError
 from platform_core.inputs import whole_number
 from platform_core.ledger.models import Account
@@ -390,7 +391,7 @@ def investment_create(*, user: User, loan_id: int, amount, now=None) -> Investme
 def _disburse_after_commit(loan_id: int) -> None:
     from .tasks import loan_disburse_task
 
-    loan_disburse_task.delay_on_commit(loan_id)
+    enqueue_on_commit(loan_disburse_task, loan_id)
 
 
 def _refund_investments(loan: Loan, *, reason: str) -> None:
@@ -436,11 +437,12 @@ def listings_close_due(*, now=None) -> int:
     return closed
 
 
-def loans_awaiting_disbursement(*, now=None, stalled_after=datetime.timedelta(minutes=5)) -> list[int]:
-    """Funded loans whose disbursement task was lost (or its worker killed): enqueued again."""
-    now = now or timezone.now()
+def loans_awaiting_disbursement(*, now=None, limit: int = 500) -> list[int]:
+    """Funded loans whose disbursement task was lost, never sent (broker away) or killed: funded for
+    longer than RESUME_STALLED_AFTER, so they are enqueued again."""
+    cutoff = (now or timezone.now()) - settings.RESUME_STALLED_AFTER
     return list(
-        Loan.objects.filter(status=LoanStatus.FUNDED, updated_at__lt=now - stalled_after).values_list("pk", flat=True)[:500]
+        Loan.objects.filter(status=LoanStatus.FUNDED, updated_at__lt=cutoff).order_by("pk").values_list("pk", flat=True)[:limit]
     )
 
 

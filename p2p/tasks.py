@@ -10,11 +10,18 @@ from . import services
 @shared_task(name="p2p.tasks.listings_close_due")
 def listings_close_due():
     with job_run("p2p.listings_close_due") as run:
-        closed = services.listings_close_due()
+        run["summary"] = f"{services.listings_close_due()} listing(s) closed"
+
+
+@shared_task(name="p2p.tasks.work_resume")
+def work_resume():
+    """Every RESUME_EVERY: enqueue again disbursements left without progress (a message lost by the
+    broker or never sent, a worker killed)."""
+    with job_run("p2p.work_resume") as run:
         stalled = services.loans_awaiting_disbursement()
         for loan_id in stalled:
             loan_disburse_task.delay(loan_id)
-        run["summary"] = f"{closed} listing(s) closed, {len(stalled)} disbursement(s) re-enqueued"
+        run["summary"] = f"{len(stalled)} disbursement(s) resumed"
 
 
 @shared_task(name="p2p.tasks.loan_disburse", acks_late=True)

@@ -93,6 +93,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'platform.sqlite3'}"),
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        # a persistent connection killed under us (restart, failover, pg_terminate_backend) is
+        # noticed before the next request or task uses it, not as a 500
+        conn_health_checks=env_bool("CONN_HEALTH_CHECKS", True),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -141,16 +144,39 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
-CELERY_TASK_TIME_LIMIT = 600
-CELERY_TASK_SOFT_TIME_LIMIT = 540
+# Every task finishes (or is stopped) within 5 minutes; the long ones (settlement, notification)
+# commit as they go and are resumed where they stopped.
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 270
 # Tasks are idempotent, so a task whose worker died is redelivered rather than lost.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# With Redis, a message not acknowledged within `visibility_timeout` is delivered again, so it must
+# exceed the longest task (the hard limit above) and the longest countdown/ETA (none is used); a
+# task whose worker was killed whole comes back after it. Work that moves money does not wait for
+# that: the resume jobs below enqueue it again after RESUME_STALLED_AFTER without progress.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 360,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 10,
+}
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The database is the outbox (platform_core/enqueue.py): work left behind by a lost message, a
+# broker that was away or a killed worker is found and enqueued again by the `*_resume` jobs.
+RESUME_EVERY = timedelta(seconds=int(os.environ.get("RESUME_EVERY_SECONDS", "15")))
+RESUME_STALLED_AFTER = timedelta(seconds=int(os.environ.get("RESUME_STALLED_AFTER_SECONDS", "30")))
 CELERY_BEAT_SCHEDULE = {
+    "crowdfunding-resume": {
+        "task": "crowdfunding.tasks.work_resume",
+        "schedule": RESUME_EVERY,
+    },
+    "p2p-resume": {
+        "task": "p2p.tasks.work_resume",
+        "schedule": RESUME_EVERY,
+    },
     "idempotency-keys-purge": {
         "task": "platform_core.ledger.tasks.idempotency_keys_purge",
         "schedule": timedelta(hours=1),
@@ -225,7 +251,8 @@ SPECTACULAR_SETTINGS = {
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Redis, with an in-process fallback while Redis is away (platform_core/cache.py)
+        "BACKEND": "platform_core.cache.FailoverRedisCache",
         "LOCATION": REDIS_URL,
     }
 }
