@@ -14,7 +14,7 @@ from platform_core.models import JobRun
 from .processes import celery_worker, process_env, wait_for, worker_ready
 from .scenario import Book
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.real_clock]  # real worker, server or beat processes
 
 
 def test_every_money_task_delivered_twice_at_once_has_one_effect(private_redis, processes):

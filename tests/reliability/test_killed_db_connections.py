@@ -19,7 +19,7 @@ from tests.factories import PASSWORD, UserFactory
 
 from .processes import celery_worker, free_port, gunicorn, http_ready, process_env, wait_for, worker_ready
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.real_clock]  # real worker, server or beat processes
 
 
 def _terminate_other_connections() -> int:

@@ -31,7 +31,7 @@ from tests.p2p.factories import listed_loan
 
 from .processes import celery_beat, celery_worker, process_env, wait_for, worker_ready
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.real_clock]  # real worker, server or beat processes
 
 PRODUCTION_RESUME = {"RESUME_EVERY_SECONDS": 15, "RESUME_STALLED_AFTER_SECONDS": 30}
 

@@ -32,7 +32,7 @@ from tests.p2p.factories import listed_loan
 
 from .processes import celery_beat, celery_worker, free_port, gunicorn, http_ready, process_env, wait_for, worker_ready
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.real_clock]  # real worker, server or beat processes
 
 OUTAGE = 30
 CLIENTS = 4

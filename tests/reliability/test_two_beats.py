@@ -12,7 +12,7 @@ from platform_core.models import JobRun
 from .processes import celery_beat, celery_worker, process_env, wait_for, worker_ready
 from .scenario import Book
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.real_clock]  # real worker, server or beat processes
 
 
 def test_two_beats_at_once_do_nothing_twice(private_redis, processes):
