@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "platform_core",
     "platform_core.accounts",
     "platform_core.ledger",
+    "platform_core.disclosures",
     "crowdfunding",
     "supplychain",
     "p2p",
