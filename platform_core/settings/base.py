@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "platform_core",
     "platform_core.accounts",
     "platform_core.ledger",
@@ -149,6 +150,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat reads its schedule from the database (django-celery-beat): operators edit it in the admin
+# under Periodic tasks; the entries below are written there when beat starts.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "idempotency-keys-purge": {
         "task": "platform_core.ledger.tasks.idempotency_keys_purge",
@@ -181,6 +185,12 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-verify": {
         "task": "platform_core.ledger.tasks.ledger_verify",
         "schedule": crontab(minute="*/15"),
+    },
+    # Every day from the 1st to the 7th (01:30 UTC, 09:30 in Shanghai): last month's disclosures are
+    # filed within the first 5 working days; a period already filed is left alone.
+    "disclosures-file-last-month": {
+        "task": "platform_core.disclosures.tasks.disclosures_file_last_month",
+        "schedule": crontab(minute=30, hour=1, day_of_month="1-7"),
     },
 }
 
