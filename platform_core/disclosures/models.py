@@ -36,6 +36,11 @@ class AppendOnlyQuerySet(models.QuerySet):
         raise AppendOnly(f"{self.model._meta.verbose_name_plural} are append-only")
 
 
+class KeptQuerySet(models.QuerySet):
+    def delete(self):
+        raise AppendOnly(f"{self.model._meta.verbose_name_plural} are never deleted")
+
+
 class SnapshotKind(models.TextChoices):
     MONTHLY = "monthly", _("Monthly (filed)")
     AS_OF = "as_of", _("As of an instant (on demand)")
@@ -164,6 +169,8 @@ class Alert(models.Model):
     )
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     acknowledgement_note = models.TextField(_("acknowledgement note"), blank=True)
+
+    objects = KeptQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("disclosure alert")
