@@ -526,24 +526,24 @@ def fund_security_figures(as_of: datetime.datetime) -> dict:
         .order_by()
     )
     currencies = sorted(settings.PLATFORM["CURRENCIES"])
-    custody = dict.fromkeys(currencies, Decimal(0))
-    client = dict.fromkeys(currencies, Decimal(0))
-    fees = dict.fromkeys(currencies, Decimal(0))
+    custody = dict.fromkeys(currencies, Decimal("0.00"))
+    client = dict.fromkeys(currencies, Decimal("0.00"))
+    fees = dict.fromkeys(currencies, Decimal("0.00"))
     for purpose, currency, total in sums:
         natural = side_of(purpose) * _dec(total)
         for bucket, wanted in ((custody, purpose == AccountPurpose.CUSTODY), (client, purpose in CLIENT_MONEY)):
             if wanted:
-                bucket[currency] = bucket.get(currency, Decimal(0)) + natural
+                bucket[currency] = bucket.get(currency, Decimal("0.00")) + natural
         if purpose == AccountPurpose.PLATFORM_BANK:
-            fees[currency] = fees.get(currency, Decimal(0)) + natural
+            fees[currency] = fees.get(currency, Decimal("0.00")) + natural
     every = sorted(set(custody) | set(client) | set(fees))
-    difference = {c: custody.get(c, Decimal(0)) - client.get(c, Decimal(0)) for c in every}
+    difference = {c: custody.get(c, Decimal("0.00")) - client.get(c, Decimal("0.00")) for c in every}
     return {
-        "fund_security.custody_balance": {c: str(custody.get(c, Decimal(0))) for c in every},
-        "fund_security.client_money": {c: str(client.get(c, Decimal(0))) for c in every},
+        "fund_security.custody_balance": {c: str(custody.get(c, Decimal("0.00"))) for c in every},
+        "fund_security.client_money": {c: str(client.get(c, Decimal("0.00"))) for c in every},
         "fund_security.custody_difference": {c: str(d) for c, d in difference.items()},
         "fund_security.custody_mismatches": sum(1 for d in difference.values() if d != 0),
-        "fund_security.fee_income": {c: str(fees.get(c, Decimal(0))) for c in every},
+        "fund_security.fee_income": {c: str(fees.get(c, Decimal("0.00"))) for c in every},
     }
 
 
