@@ -5,7 +5,6 @@ Operators edit thresholds, related parties and the beat schedule; nobody edits o
 snapshot."""
 
 import csv
-import datetime
 import io
 import json
 
@@ -21,15 +20,8 @@ from platform_core.admin_base import PlatformAdmin, ReadOnlyAdmin, _role
 from platform_core.errors import ApplicationError
 
 from . import selectors, services
-from .items import FIG1_COLUMNS, fund_security_figures, period_of, registry
+from .items import FIG1_COLUMNS, fund_security_figures, month_parse, period_of, registry
 from .models import Alert, AlertStatus, AlertThreshold, RelatedParty, Snapshot
-
-
-def _period_param(raw: str | None) -> datetime.date | None:
-    try:
-        return datetime.datetime.strptime(raw or "", "%Y-%m").date()
-    except ValueError:
-        return None
 
 
 @admin.register(Snapshot)
@@ -137,7 +129,7 @@ class SnapshotAdmin(ReadOnlyAdmin):
 
     def fig1_view(self, request):
         periods = list(selectors.latest_monthly().order_by("-period").values_list("period", flat=True).distinct()[:36])
-        period = _period_param(request.GET.get("period")) or (periods[0] if periods else None)
+        period = month_parse(request.GET.get("period")) or (periods[0] if periods else None)
         rows = selectors.fig1_rows(period) if period else []
         return self._page(
             request,

@@ -299,6 +299,16 @@ def month_after(period: datetime.date) -> datetime.date:
     return datetime.date(period.year + period.month // 12, period.month % 12 + 1, 1)
 
 
+def month_parse(raw: str | None) -> datetime.date | None:
+    """A month written YYYY-MM, as its first day; None when it is not one."""
+    if not raw or len(raw) != 7 or "\x00" in raw:
+        return None
+    try:
+        return datetime.datetime.strptime(raw, "%Y-%m").date()
+    except ValueError:
+        return None
+
+
 def period_as_of(period: datetime.date) -> datetime.datetime:
     """A month's figures are those at the first instant of the next month (platform time zone)."""
     return month_start(month_after(period))

@@ -124,3 +124,19 @@ def alert_list(*, user: User) -> QuerySet[Alert]:
     if not sees_everything(user):
         return Alert.objects.none()
     return Alert.objects.select_related("entity", "acknowledged_by").order_by("-created_at", "-pk")
+
+
+def public_latest() -> list[Snapshot]:
+    """Each reporting entity's latest filed month (its latest version), for the public (one query)."""
+    from .services import FILING_STATUSES
+
+    newest = (
+        Snapshot.objects.filter(entity=OuterRef("entity"), kind=SnapshotKind.MONTHLY)
+        .order_by("-period", "-version")
+        .values("pk")[:1]
+    )
+    return list(
+        Snapshot.objects.filter(pk=Subquery(newest), entity__licence_status__in=FILING_STATUSES)
+        .select_related("entity")
+        .order_by("entity__name")
+    )
