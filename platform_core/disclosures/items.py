@@ -338,47 +338,47 @@ def _table(model) -> str:
 
 def p2p_sql() -> str:
     """One statement computing every P2P figure of an entity as of an instant. Parameters: entity,
-    as_of (four times), the business date and the business date less 90 days."""
+    as_of, the business date and the business date less 90 days.
+
+    Paid amounts go to the oldest installments first, so what is unpaid of the installments that fell
+    due before a day is what fell due before it less what was paid (never below zero): no per-
+    installment walk is needed, one aggregate over the installments does."""
     from p2p.models import Installment, Loan, Note, Repayment
 
     from .models import RelatedParty
 
-    unpaid = (
-        "CASE WHEN s.cum_due - COALESCE(p.p_and_i, 0) <= 0 THEN 0 "
-        "WHEN s.cum_due - COALESCE(p.p_and_i, 0) >= s.due THEN s.due "
-        "ELSE s.cum_due - COALESCE(p.p_and_i, 0) END"
-    )
+    chosen = "l.entity_id = %(entity)s AND l.disbursed_at IS NOT NULL AND l.disbursed_at < %(as_of)s"
     return f"""
-WITH loans AS (
-    SELECT l.id, l.borrower_id,
-        CASE WHEN (l.closed_at IS NULL OR l.closed_at >= %(as_of)s)
-              AND (l.written_off_at IS NULL OR l.written_off_at >= %(as_of)s) THEN 1 ELSE 0 END AS is_open
-    FROM {_table(Loan)} l
-    WHERE l.entity_id = %(entity)s AND l.disbursed_at IS NOT NULL AND l.disbursed_at < %(as_of)s
+WITH sched AS (
+    SELECT i.loan_id, SUM(i.principal_due) AS principal, SUM(i.interest_due) AS interest,
+        SUM(CASE WHEN i.due_date < %(today)s THEN i.principal_due + i.interest_due ELSE 0 END) AS due_before_today,
+        SUM(CASE WHEN i.due_date < %(today_less_90)s THEN i.principal_due + i.interest_due ELSE 0 END) AS due_before_90
+    FROM {_table(Installment)} i JOIN {_table(Loan)} l ON l.id = i.loan_id
+    WHERE {chosen}
+    GROUP BY i.loan_id
 ), paid AS (
     SELECT r.loan_id, SUM(r.principal_part) AS principal, SUM(r.interest_part) AS interest,
         SUM(r.principal_part + r.interest_part) AS p_and_i
-    FROM {_table(Repayment)} r JOIN loans ON loans.id = r.loan_id
-    WHERE r.created_at < %(as_of)s
+    FROM {_table(Repayment)} r JOIN {_table(Loan)} l ON l.id = r.loan_id
+    WHERE {chosen} AND r.created_at < %(as_of)s
     GROUP BY r.loan_id
-), sched AS (
-    SELECT i.loan_id, i.due_date, i.principal_due, i.interest_due, i.principal_due + i.interest_due AS due,
-        SUM(i.principal_due + i.interest_due) OVER (PARTITION BY i.loan_id ORDER BY i.number) AS cum_due
-    FROM {_table(Installment)} i JOIN loans ON loans.id = i.loan_id
 ), per_loan AS (
-    SELECT loans.id, loans.borrower_id, loans.is_open,
-        SUM(s.principal_due) - MAX(COALESCE(p.principal, 0)) AS principal_left,
-        SUM(s.interest_due) - MAX(COALESCE(p.interest, 0)) AS interest_left,
-        SUM(s.principal_due) AS principal,
-        SUM(CASE WHEN s.due_date < %(today)s THEN {unpaid} ELSE 0 END) AS overdue,
-        SUM(CASE WHEN s.due_date < %(today_less_90)s THEN {unpaid} ELSE 0 END) AS overdue_90
-    FROM loans JOIN sched s ON s.loan_id = loans.id LEFT JOIN paid p ON p.loan_id = loans.id
-    GROUP BY loans.id, loans.borrower_id, loans.is_open
+    SELECT l.id, l.borrower_id,
+        CASE WHEN (l.closed_at IS NULL OR l.closed_at >= %(as_of)s)
+              AND (l.written_off_at IS NULL OR l.written_off_at >= %(as_of)s) THEN 1 ELSE 0 END AS is_open,
+        s.principal,
+        s.principal - COALESCE(p.principal, 0) AS principal_left,
+        s.interest - COALESCE(p.interest, 0) AS interest_left,
+        CASE WHEN s.due_before_today > COALESCE(p.p_and_i, 0) THEN s.due_before_today - COALESCE(p.p_and_i, 0) ELSE 0 END
+            AS overdue,
+        CASE WHEN s.due_before_90 > COALESCE(p.p_and_i, 0) THEN s.due_before_90 - COALESCE(p.p_and_i, 0) ELSE 0 END
+            AS overdue_90
+    FROM {_table(Loan)} l JOIN sched s ON s.loan_id = l.id LEFT JOIN paid p ON p.loan_id = l.id
 ), per_borrower AS (
     SELECT borrower_id, SUM(principal_left) AS owed FROM per_loan WHERE is_open = 1 GROUP BY borrower_id
 ), lenders AS (
-    SELECT n.holder_id, n.holder_organisation_id, loans.is_open
-    FROM {_table(Note)} n JOIN loans ON loans.id = n.loan_id
+    SELECT n.holder_id, n.holder_organisation_id, per_loan.is_open
+    FROM {_table(Note)} n JOIN per_loan ON per_loan.id = n.loan_id
 )
 SELECT
     (SELECT COALESCE(SUM(principal), 0) FROM per_loan),
@@ -402,10 +402,10 @@ SELECT
     (SELECT COUNT(*) FROM per_loan WHERE is_open = 1 AND overdue > 0),
     (SELECT COALESCE(SUM(overdue_90), 0) FROM per_loan WHERE is_open = 1),
     (SELECT COUNT(*) FROM per_loan WHERE is_open = 1 AND overdue_90 > 0),
-    (SELECT COALESCE(SUM(r.amount), 0) FROM {_table(Repayment)} r JOIN loans ON loans.id = r.loan_id
-        WHERE r.is_compensatory AND r.created_at < %(as_of)s),
-    (SELECT COUNT(*) FROM {_table(Repayment)} r JOIN loans ON loans.id = r.loan_id
-        WHERE r.is_compensatory AND r.created_at < %(as_of)s)
+    (SELECT COALESCE(SUM(r.amount), 0) FROM {_table(Repayment)} r JOIN {_table(Loan)} l ON l.id = r.loan_id
+        WHERE {chosen} AND r.is_compensatory AND r.created_at < %(as_of)s),
+    (SELECT COUNT(*) FROM {_table(Repayment)} r JOIN {_table(Loan)} l ON l.id = r.loan_id
+        WHERE {chosen} AND r.is_compensatory AND r.created_at < %(as_of)s)
 """
 
 
