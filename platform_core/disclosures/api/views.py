@@ -23,6 +23,7 @@ def _entity_param(raw) -> int | None:
 
 class DisclosureListView(APIView):
     @extend_schema(
+        operation_id="disclosures_list",
         parameters=[OpenApiParameter("entity", int), OpenApiParameter("period", str, description="YYYY-MM")],
         responses=OpenApiTypes.OBJECT,
     )
@@ -40,7 +41,7 @@ class DisclosureListView(APIView):
 
 
 class DisclosureDetailView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="disclosures_retrieve", responses=OpenApiTypes.OBJECT)
     def get(self, request, pk):
         snapshot = selectors.snapshot_get(user=request.user, snapshot_id=pk)
         if snapshot is None:
@@ -53,13 +54,13 @@ class PublicDisclosureView(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="disclosures_public", responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response({"results": [snapshot_data(s, user=None, with_items=True) for s in selectors.public_latest()]})
 
 
 class AlertListView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("status", str)], responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="alerts_list", parameters=[OpenApiParameter("status", str)], responses=OpenApiTypes.OBJECT)
     def get(self, request):
         if not selectors.sees_everything(request.user):
             raise ApplicationError("permission_denied", "Alerts are for regulators and operators.")
@@ -72,7 +73,7 @@ class AlertListView(APIView):
 
 
 class AlertAcknowledgeView(APIView):
-    @extend_schema(request=AcknowledgeSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="alerts_acknowledge", request=AcknowledgeSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request, pk):
         serializer = AcknowledgeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
