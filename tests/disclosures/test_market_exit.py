@@ -131,7 +131,8 @@ def test_operators_move_a_licence_in_the_admin_with_a_reason(client, operator, r
     asked = client.post("/admin/accounts/platformentity/", {"action": "licence_exiting", "_selected_action": [entity.pk]})
     assert asked.status_code == 200 and "Reason" in asked.content.decode()
     blank = client.post(
-        "/admin/accounts/platformentity/", {"action": "licence_exiting", "_selected_action": [entity.pk], "apply": "1", "reason": ""}
+        "/admin/accounts/platformentity/",
+        {"action": "licence_exiting", "_selected_action": [entity.pk], "apply": "1", "reason": ""},
     )
     assert blank.status_code == 200 and blank.context["form"].errors
     assert PlatformEntity.objects.get(pk=entity.pk).licence_status == LicenceStatus.LICENSED
