@@ -61,3 +61,28 @@ def test_beat_keeps_every_scheduled_job_in_the_database():
         "1",
     )
     assert tasks["crowdfunding-close-due"].interval.every == 60 and tasks["crowdfunding-close-due"].enabled
+
+
+def test_the_command_files_a_month_an_instant_and_a_new_version(entity):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    with time_machine.travel(at(2026, 2, 3, 9, 30), tick=False):
+        call_command("disclosures_file", "--month", "2026-01", stdout=out)
+        call_command("disclosures_file", "--entity", str(entity.pk), "--month", "2026-01", stdout=out)
+        call_command(
+            "disclosures_file", "--entity", str(entity.pk), "--month", "2026-01", "--recompute", "--reason", "fix", stdout=out
+        )
+        call_command("disclosures_file", "--entity", str(entity.pk), "--as-of", "2026-02-02T12:00+08:00", stdout=out)
+        with pytest.raises(CommandError, match="only be filed for an instant that has passed"):
+            call_command("disclosures_file", "--entity", str(entity.pk), "--month", "2026-02")
+        with pytest.raises(CommandError, match="YYYY-MM"):
+            call_command("disclosures_file", "--month", "2026-1")
+
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("snapshot(s) filed.") and lines[1].startswith("Already filed: West Lake Lending 2026-01 v1")
+    assert lines[2].startswith("Filed: West Lake Lending 2026-01 v2")
+    snapshots = Snapshot.objects.filter(entity=entity).order_by("sequence")
+    assert [(s.kind, s.version, s.reason) for s in snapshots] == [("monthly", 1, ""), ("monthly", 2, "fix"), ("as_of", 1, "")]
