@@ -15,6 +15,7 @@ import datetime
 import hashlib
 import json
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from django.utils.translation import override
 
 from platform_core.accounts.models import LicenceStatus, PlatformEntity, User
 from platform_core.accounts.services import entity_transition, operator_require
+from platform_core.audit import audit_record
 from platform_core.errors import ApplicationError
 
 from .items import RULE_VERSION, items_compute, month_after, numeric, period_as_of, period_of, registry
@@ -230,8 +232,6 @@ def alert_acknowledge(*, user: User, alert_id: int, note: str) -> Alert:
         alert.status = AlertStatus.ACKNOWLEDGED
         alert.acknowledged_by, alert.acknowledged_at, alert.acknowledgement_note = user, timezone.now(), note
         alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "acknowledgement_note"])
-        from platform_core.audit import audit_record
-
         audit_record(alert, action="alert_acknowledged", actor=user, from_value="open", to_value="acknowledged", note=note)
     return alert
 
@@ -265,16 +265,10 @@ def entity_client_money(entity: PlatformEntity) -> dict:
     keys += [f"escrow:p2p.loan:{pk}:" for pk in Loan.objects.filter(entity=entity).values_list("pk", flat=True)]
     escrow = Account.objects.none()
     if keys:
-        wanted = {key + currency for key in keys for currency in _currencies()}
+        wanted = {key + currency for key in keys for currency in settings.PLATFORM["CURRENCIES"]}
         escrow = Account.objects.filter(purpose=AccountPurpose.ESCROW, key__in=wanted).exclude(balance=0)
     lent = Loan.objects.filter(entity=entity, status__in=[LoanStatus.ACTIVE, LoanStatus.DEFAULTED])
     return {"escrows": escrow.count(), "loans_outstanding": lent.count()}
-
-
-def _currencies():
-    from django.conf import settings
-
-    return list(settings.PLATFORM["CURRENCIES"])
 
 
 def entity_licence_change(*, entity: PlatformEntity, to: str, actor: User, reason: str, now=None) -> PlatformEntity:
