@@ -356,6 +356,7 @@ def campaign_submit(*, user: User, campaign_id: int) -> Campaign:
     with transaction.atomic():
         campaign = _lock(campaign_id)
         _require_campaign_manager(user, campaign)
+        entity_require_open(campaign.entity, _property_of(campaign.kind))
         _duration_check(campaign.kind, timezone.now(), campaign.deadline)
         if campaign.kind == CampaignKind.EQUITY and not EquityTerms.objects.filter(campaign=campaign).exists():
             raise ApplicationError("equity_terms_required", "An equity offering needs its terms.")

@@ -243,6 +243,7 @@ def loan_submit(*, user: User, loan_id: int) -> Loan:
         _require_borrower_manager(user, loan)
         if loan.status != LoanStatus.DRAFT:
             raise ApplicationError("invalid_transition", "Only a draft can be submitted.", status=409)
+        entity_require_open(loan.entity, PlatformProperty.P2P_LENDING)
         _cap_check(loan)
         return _transition(loan, LoanStatus.IN_REVIEW, actor=user)
 

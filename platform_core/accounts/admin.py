@@ -1,5 +1,9 @@
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from platform_core.admin_base import PlatformAdmin
 from platform_core.errors import ApplicationError
@@ -54,16 +58,49 @@ class KycCheckAdmin(PlatformAdmin):
         return False
 
 
-def _licence_action(target):
-    def action(modeladmin, request, queryset):
-        for entity in queryset:
-            try:
-                services.entity_transition(entity=entity, to=target, actor=request.user)
-            except ApplicationError as exc:
-                modeladmin.message_user(request, f"{entity}: {exc.message}", level=messages.ERROR)
+class LicenceReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
 
-    action.__name__ = f"licence_{target}"
-    action.short_description = f"Licence: move to {LicenceStatus(target).label.lower()}"
+
+#: Market access and exit (DOMAIN.md section 1): each move asks for its reason, kept in the audit event.
+LICENCE_ACTIONS = [
+    ("licence_licensed", LicenceStatus.LICENSED, _("License")),
+    ("licence_suspended", LicenceStatus.SUSPENDED, _("Suspend")),
+    ("licence_exiting", LicenceStatus.EXITING, _("Begin exit (no new business)")),
+    ("licence_exited", LicenceStatus.EXITED, _("Complete exit")),
+]
+
+
+def _licence_action(name, target, label):
+    def action(modeladmin, request, queryset):
+        from platform_core.disclosures.services import entity_licence_change
+
+        form = LicenceReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            for entity in queryset:
+                try:
+                    entity_licence_change(entity=entity, to=target, actor=request.user, reason=form.cleaned_data["reason"])
+                except ApplicationError as exc:
+                    modeladmin.message_user(request, f"{entity}: {exc.message}", level=messages.ERROR)
+                else:
+                    modeladmin.message_user(request, f"{entity}: {label}.", level=messages.SUCCESS)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/accounts/licence_reason.html",
+            {
+                **modeladmin.admin_site.each_context(request),
+                "opts": modeladmin.model._meta,
+                "title": label,
+                "entities": queryset,
+                "action": name,
+                "form": form,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    action.__name__ = name
+    action.short_description = label
     action.allowed_permissions = ("change",)  # operators only; regulators read
     return action
 
@@ -72,4 +109,4 @@ def _licence_action(target):
 class PlatformEntityAdmin(PlatformAdmin):
     list_display = ["name", "properties", "licence_status", "licence_number", "is_default"]
     readonly_fields = ["licence_status"]
-    actions = [_licence_action(status) for status in LicenceStatus.values]
+    actions = [_licence_action(*args) for args in LICENCE_ACTIONS]

@@ -260,6 +260,10 @@ def entity_require_open(entity: PlatformEntity, prop: str) -> None:
     """New business needs a licensed entity that operates the property."""
     if prop not in PlatformProperty.values or not entity.operates(prop):
         raise ApplicationError("entity_property_not_operated", f"{entity} does not operate {prop}.")
+    if entity.licence_status in (LicenceStatus.EXITING, LicenceStatus.EXITED):
+        raise ApplicationError(
+            "entity_exiting", f"{entity} is leaving the market: its existing business runs off, it takes no new business."
+        )
     if not entity.accepts_new_business:
         raise ApplicationError(
             "entity_not_licensed", f"{entity} is {entity.get_licence_status_display().lower()} and takes no new business."

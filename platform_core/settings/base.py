@@ -49,9 +49,11 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "platform_core",
     "platform_core.accounts",
     "platform_core.ledger",
+    "platform_core.disclosures",
     "crowdfunding",
     "supplychain",
     "p2p",
@@ -168,6 +170,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # broker that was away or a killed worker is found and enqueued again by the `*_resume` jobs.
 RESUME_EVERY = timedelta(seconds=int(os.environ.get("RESUME_EVERY_SECONDS", "15")))
 RESUME_STALLED_AFTER = timedelta(seconds=int(os.environ.get("RESUME_STALLED_AFTER_SECONDS", "30")))
+# Beat reads its schedule from the database (django-celery-beat): operators edit it in the admin
+# under Periodic tasks; the entries below are written there when beat starts.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "crowdfunding-resume": {
         "task": "crowdfunding.tasks.work_resume",
@@ -208,6 +213,12 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-verify": {
         "task": "platform_core.ledger.tasks.ledger_verify",
         "schedule": crontab(minute="*/15"),
+    },
+    # Every day from the 1st to the 7th (01:30 UTC, 09:30 in Shanghai): last month's disclosures are
+    # filed within the first 5 working days; a period already filed is left alone.
+    "disclosures-file-last-month": {
+        "task": "platform_core.disclosures.tasks.disclosures_file_last_month",
+        "schedule": crontab(minute=30, hour=1, day_of_month="1-7"),
     },
 }
 

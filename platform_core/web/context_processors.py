@@ -5,7 +5,12 @@ from platform_core.accounts.models import Role
 
 def navigation(request):
     user = getattr(request, "user", None)
-    links = [("Home", "home"), ("Campaigns", "crowdfunding:campaign-list"), ("Loans", "p2p:loan-list")]
+    links = [
+        ("Home", "home"),
+        ("Campaigns", "crowdfunding:campaign-list"),
+        ("Loans", "p2p:loan-list"),
+        ("Disclosures", "disclosures-public"),
+    ]
     if user is not None and user.is_authenticated:
         if user.role in (Role.INVESTOR, Role.INSTITUTIONAL_INVESTOR):
             links.append(("My pledges", "crowdfunding:pledge-list"))

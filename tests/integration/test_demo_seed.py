@@ -29,3 +29,24 @@ def test_demo_seed_builds_a_balanced_platform_once(capsys):
     assert repayments_collect_due() == 0  # the hourly auto-debit finds too little in the borrower's wallet: still late
     assert loan_list(user=None).get(pk=late.pk).days_past_due == 40
     assert "Every demo log-in has the password" in capsys.readouterr().out
+
+
+def test_demo_seed_files_three_months_of_disclosures_with_one_open_alert():
+    from platform_core.accounts.models import PlatformEntity
+    from platform_core.disclosures.models import Alert, Snapshot
+    from platform_core.disclosures.selectors import fig1_rows
+    from platform_core.disclosures.services import chain_problems
+
+    call_command("demo_seed")
+    call_command("demo_seed")  # again: nothing more filed
+
+    entities = PlatformEntity.objects.filter(disclosure_snapshots__isnull=False).distinct()
+    assert entities.count() >= 4
+    for entity in entities:
+        assert entity.disclosure_snapshots.filter(kind="monthly", version=1).count() == 3
+    assert Snapshot.objects.count() == 3 * entities.count()
+    assert chain_problems() == []
+    assert Alert.objects.filter(status="open").count() == 1
+    last = Snapshot.objects.order_by("-period").first().period
+    rows = {(r["entity"].name, str(r["property"])) for r in fig1_rows(last)}
+    assert {("Jingdong Crowdfunding", "Commodity"), ("Angel Collection", "Equity")} <= rows

@@ -281,12 +281,15 @@ def test_operator_moves_a_licence_from_the_admin(client, operator):
     entity = _entity()
     client.force_login(operator)
 
-    response = client.post("/admin/accounts/platformentity/", {"action": "licence_licensed", "_selected_action": [entity.pk]})
+    response = client.post(
+        "/admin/accounts/platformentity/",
+        {"action": "licence_licensed", "_selected_action": [entity.pk], "apply": "1", "reason": "Licence 12 granted"},
+    )
 
     assert response.status_code == 302
     entity.refresh_from_db()
     assert entity.licence_status == LicenceStatus.LICENSED
-    assert audit_trail(entity).get().actor == operator
+    assert (audit_trail(entity).get().actor, audit_trail(entity).get().note) == (operator, "Licence 12 granted")
 
 
 def test_illegal_licence_move_from_the_admin_is_reported(client, operator):
@@ -294,7 +297,9 @@ def test_illegal_licence_move_from_the_admin_is_reported(client, operator):
     client.force_login(operator)
 
     response = client.post(
-        "/admin/accounts/platformentity/", {"action": "licence_suspended", "_selected_action": [entity.pk]}, follow=True
+        "/admin/accounts/platformentity/",
+        {"action": "licence_suspended", "_selected_action": [entity.pk], "apply": "1", "reason": "audit findings"},
+        follow=True,
     )
 
     assert "cannot become suspended" in response.content.decode()
@@ -307,7 +312,10 @@ def test_regulator_cannot_move_a_licence_from_the_admin(client, regulator):
     client.force_login(regulator)
     assert "licence_licensed" not in client.get("/admin/accounts/platformentity/").content.decode()
 
-    client.post("/admin/accounts/platformentity/", {"action": "licence_licensed", "_selected_action": [entity.pk]})
+    client.post(
+        "/admin/accounts/platformentity/",
+        {"action": "licence_licensed", "_selected_action": [entity.pk], "apply": "1", "reason": "not theirs to give"},
+    )
 
     entity.refresh_from_db()
     assert entity.licence_status == LicenceStatus.APPLIED

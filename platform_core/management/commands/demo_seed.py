@@ -6,7 +6,7 @@ from django.db import transaction
 from platform_core.demo import DEMO_PASSWORD
 
 #: Each module's seed() adds its demo data and returns (username, role, where) rows; idempotent.
-DEMO_MODULES = ["platform_core.demo", "crowdfunding.demo", "p2p.demo", "supplychain.demo"]
+DEMO_MODULES = ["platform_core.demo", "crowdfunding.demo", "p2p.demo", "supplychain.demo", "platform_core.disclosures.demo"]
 
 
 class Command(BaseCommand):
