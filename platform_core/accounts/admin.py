@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from knox.models import AuthToken
 
-from platform_core.admin_base import PlatformAdmin
+from platform_core.admin_base import PlatformAdmin, ReadOnlyAdmin
 from platform_core.errors import ApplicationError
 
 from . import services
@@ -72,3 +73,17 @@ class PlatformEntityAdmin(PlatformAdmin):
     list_display = ["name", "properties", "licence_status", "licence_number", "is_default"]
     readonly_fields = ["licence_status"]
     actions = [_licence_action(status) for status in LicenceStatus.values]
+
+
+# API tokens: django-rest-knox stores only a digest; its own admin lists the digest and lets an
+# operator mint a token for any user. Here operators and regulators see whose tokens exist and
+# when they expire, nothing more, and nobody creates one by hand.
+admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    list_display = ["user", "created", "expiry"]
+    list_select_related = ["user"]
+    fields = ["user", "created", "expiry"]
+    search_fields = ["user__username"]

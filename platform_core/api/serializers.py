@@ -32,6 +32,11 @@ class TokenRequestSerializer(serializers.Serializer):
     password = serializers.CharField(write_only=True)
 
 
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`; shown only once.")
+    expiry = serializers.DateTimeField(help_text="The token is refused after this instant.")
+
+
 class OrganisationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Organisation
