@@ -45,6 +45,8 @@ def _visible(request, campaign_id):
 
 
 class CampaignListView(APIView):
+    pagination_class = Pagination  # the schema documents the paginated envelope
+
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
@@ -60,7 +62,7 @@ class CampaignListView(APIView):
             sort=p.get("sort", ""),
             mine=p.get("mine") == "true",
         )
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(_with_tiers(qs), request, view=self)
         return paginator.get_paginated_response(CampaignSerializer(page, many=True).data)
 
@@ -140,9 +142,11 @@ class CampaignPledgeView(APIView):
 
 
 class PledgeListView(APIView):
+    pagination_class = Pagination  # the schema documents the paginated envelope
+
     @extend_schema(responses=PledgeSerializer(many=True))
     def get(self, request):
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.pledge_list(user=request.user), request, view=self)
         return paginator.get_paginated_response(PledgeSerializer(page, many=True).data)
 

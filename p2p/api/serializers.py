@@ -63,6 +63,13 @@ class InvestmentAmountSerializer(serializers.Serializer):
     amount = serializers.CharField(max_length=40)
 
 
+class InvestmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    loan = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=20, decimal_places=2)
+    status = serializers.CharField()
+
+
 class RepaymentAmountSerializer(serializers.Serializer):
     amount = serializers.CharField(max_length=40, required=False, allow_null=True, allow_blank=True, default=None)
 

@@ -16,6 +16,7 @@ from .serializers import (
     ApproveSerializer,
     InstallmentSerializer,
     InvestmentAmountSerializer,
+    InvestmentSerializer,
     LoanReasonSerializer,
     LoanSerializer,
     LoanWriteSerializer,
@@ -39,6 +40,8 @@ def _parsed(serializer_class, request):
 
 
 class LoanListView(APIView):
+    pagination_class = Pagination  # the schema documents the paginated envelope
+
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
@@ -51,7 +54,7 @@ class LoanListView(APIView):
         qs = selectors.loan_list(
             user=request.user, status=p.get("status", ""), grade=p.get("grade", ""), mine=p.get("mine") == "true"
         )
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(LoanSerializer(page, many=True).data)
 
@@ -108,7 +111,7 @@ LoanWithdrawView = _action(
 
 
 class LoanInvestView(APIView):
-    @extend_schema(request=InvestmentAmountSerializer, responses={201: dict}, parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(request=InvestmentAmountSerializer, responses={201: InvestmentSerializer}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request, pk):
         def run():
             investment = services.investment_create(user=request.user, loan_id=pk, **_parsed(InvestmentAmountSerializer, request))
@@ -179,8 +182,10 @@ class LoanGuarantorPaymentView(APIView):
 
 
 class NoteListView(APIView):
+    pagination_class = Pagination  # the schema documents the paginated envelope
+
     @extend_schema(responses=NoteSerializer(many=True))
     def get(self, request):
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.note_list(user=request.user), request, view=self)
         return paginator.get_paginated_response(NoteSerializer(page, many=True).data)

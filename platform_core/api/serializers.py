@@ -50,8 +50,8 @@ class InvestorProfileSerializer(serializers.ModelSerializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
-    organisation = OrganisationSerializer(read_only=True)
-    investor_profile = InvestorProfileSerializer(read_only=True)
+    organisation = OrganisationSerializer(read_only=True, allow_null=True)  # individuals have none
+    investor_profile = InvestorProfileSerializer(read_only=True, allow_null=True)  # organisations have none
 
     class Meta:
         model = User

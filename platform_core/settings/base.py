@@ -248,6 +248,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # every operation documents its 4xx in the API's error shape (platform_core.api.schema)
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "platform_core.api.schema.error_responses",
+    ],
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 CACHES = {
