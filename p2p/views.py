@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -22,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from platform_core.accounts.models import Role
+from platform_core.accounts.services import MANAGER_ROLES
 from platform_core.errors import ApplicationError
 from platform_core.ledger.idempotency import idempotent_run, request_fingerprint
 from platform_core.web.actions import flash_service_call, raise_if_not_found
@@ -264,6 +266,14 @@ def _require_sme(request) -> bool:
     return True
 
 
+def _require_manager(request) -> None:
+    """The pages that only change things (create, edit, cancel, withdraw) are for the
+    organisation's owners and finance members: a viewer is refused, not shown a form that can
+    only refuse it."""
+    if request.user.member_role not in MANAGER_ROLES:
+        raise PermissionDenied("Only the organisation's owners and finance members do this.")
+
+
 def _form_page(request, form, loan=None, status=200):
     return render(request, "p2p/loan_form.html", {"form": form, "loan": loan, "terms": _platform_terms()}, status=status)
 
@@ -273,6 +283,7 @@ def _form_page(request, form, loan=None, status=200):
 def loan_create(request):
     if not _require_sme(request):
         return redirect("p2p:loan-list")
+    _require_manager(request)
     form = LoanForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -291,6 +302,7 @@ def loan_create(request):
 @require_http_methods(["GET", "POST"])
 def loan_edit(request, loan_id: int):
     loan = _own_or_404(request, loan_id)
+    _require_manager(request)
     if loan.status != LoanStatus.DRAFT:
         messages.info(request, f"This loan is {loan.get_status_display().lower()}; only a draft can be edited.")
         return redirect("p2p:loan-detail", loan_id=loan.pk)
@@ -342,6 +354,7 @@ def loan_redraft(request, loan_id: int):
 @require_http_methods(["GET", "POST"])
 def loan_withdraw(request, loan_id: int):
     loan = _own_or_404(request, loan_id)
+    _require_manager(request)
     if request.method == "POST":
         done = flash_service_call(
             request,

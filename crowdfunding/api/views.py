@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from crowdfunding import selectors, services
 from crowdfunding.models import CampaignKind, RewardTier
+from platform_core.api.filters import filters_check
 from platform_core.api.idempotent import idempotent_response
 from platform_core.api.pagination import Pagination
 from platform_core.api.views import IDEMPOTENCY_HEADER
@@ -30,6 +31,7 @@ LIST_FILTERS = [
     OpenApiParameter("status", str),
     OpenApiParameter("q", str, description="Text search in title, summary and organisation"),
     OpenApiParameter("sort", str, enum=list(selectors.SORTS)),
+    OpenApiParameter("mine", bool, description="Only the caller's organisation's campaigns"),
 ]
 
 
@@ -52,6 +54,7 @@ class CampaignListView(APIView):
 
     @extend_schema(parameters=LIST_FILTERS, responses=CampaignSerializer(many=True))
     def get(self, request):
+        filters_check(request, LIST_FILTERS)
         p = request.query_params
         qs = selectors.campaign_list(
             user=request.user,

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from p2p import selectors, services
+from platform_core.api.filters import filters_check
 from platform_core.api.idempotent import idempotent_response
 from platform_core.api.pagination import Pagination
 from platform_core.api.views import IDEMPOTENCY_HEADER
@@ -24,6 +25,12 @@ from .serializers import (
     RepaymentAmountSerializer,
     RepaymentSerializer,
 )
+
+LIST_FILTERS = [
+    OpenApiParameter("status", str),
+    OpenApiParameter("grade", str),
+    OpenApiParameter("mine", bool, description="Only the caller's organisation's loans"),
+]
 
 
 def _visible(request, loan_id):
@@ -45,11 +52,9 @@ class LoanListView(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
-    @extend_schema(
-        parameters=[OpenApiParameter("status", str), OpenApiParameter("grade", str), OpenApiParameter("mine", bool)],
-        responses=LoanSerializer(many=True),
-    )
+    @extend_schema(parameters=LIST_FILTERS, responses=LoanSerializer(many=True))
     def get(self, request):
+        filters_check(request, LIST_FILTERS)
         p = request.query_params
         qs = selectors.loan_list(
             user=request.user, status=p.get("status", ""), grade=p.get("grade", ""), mine=p.get("mine") == "true"

@@ -7,6 +7,7 @@ Every operation documents the client errors it can answer, each in the one error
   token), 403 (role, KYC, CSRF), 406 (an Accept header the API cannot serve: it speaks JSON
   only), 429 (rate limit, or log-in locked after failures);
 - an operation on an object (a path parameter): 404, also for objects the caller may not see;
+  a list: 404 for a page past the end;
 - a write (POST, PUT, PATCH, DELETE): 409 (the state forbids it, or its idempotency key is in
   use), 415 (a body the API cannot parse), 422 (an idempotency key reused with another body).
 
@@ -65,7 +66,8 @@ def error_responses(result, generator, request, public):
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             codes = list(ALWAYS)
-            if "{" in path:
+            paged = any(p.get("name") == "page" and p.get("in") == "query" for p in operation.get("parameters", []))
+            if "{" in path or paged:  # an object, or a page, that does not exist
                 codes += ON_OBJECTS
             if method in WRITE_METHODS:
                 codes += ON_WRITES

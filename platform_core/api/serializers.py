@@ -50,6 +50,8 @@ class InvestorProfileSerializer(serializers.ModelSerializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
+    # empty for accounts made without one (staff, some sign-ups): not always an e-mail address
+    email = serializers.CharField(read_only=True, help_text="E-mail address, or empty.")
     organisation = OrganisationSerializer(read_only=True, allow_null=True)  # individuals have none
     investor_profile = InvestorProfileSerializer(read_only=True, allow_null=True)  # organisations have none
 
