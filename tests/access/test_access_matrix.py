@@ -25,6 +25,7 @@ from drf_spectacular.generators import SchemaGenerator
 from knox.models import AuthToken
 
 import tests.access
+from platform_core.admin_base import PlatformAdmin
 
 from .world import ACTORS, ANONYMOUS, World, body_for, build_users
 
@@ -242,7 +243,18 @@ def test_every_rule_names_a_real_route_and_object(world, db):
 
 # --- the admin: operators manage, regulators read, nobody else gets in ------------------------
 
-ADMIN_MODELS = sorted(admin.site._registry, key=lambda model: model._meta.label)
+ADMIN_MODELS = sorted(
+    (model for model, model_admin in admin.site._registry.items() if isinstance(model_admin, PlatformAdmin)),
+    key=lambda model: model._meta.label,
+)
+#: Admin pages outside the platform's role policy, for superusers only (the platform's roles are
+#: not Django groups).
+SUPERUSER_ONLY_ADMIN = {"auth.Group"}
+
+
+def test_every_admin_page_follows_the_role_policy():
+    outside = {m._meta.label for m, a in admin.site._registry.items() if not isinstance(a, PlatformAdmin)}
+    assert outside == SUPERUSER_ONLY_ADMIN
 
 
 @pytest.mark.parametrize("model", ADMIN_MODELS, ids=[model._meta.label for model in ADMIN_MODELS])

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
 from django.conf import settings
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.throttling import ScopedRateThrottle
@@ -249,3 +250,24 @@ def test_the_admin_never_shows_a_token_nor_mints_one(client, api):
         detail = client.get(f"/admin/knox/authtoken/{stored.pk}/change/")
         assert detail.status_code == 200 and token[:8] not in detail.content.decode()
         assert client.get("/admin/knox/authtoken/add/").status_code == 403
+
+
+def test_an_operator_unlocks_a_locked_user_in_the_admin(client):
+    user = UserFactory()
+    for _ in range(LIMIT):
+        _web_login(client, user.username, "wrong", REMOTE_ADDR="198.51.100.7")
+    assert _web_login(client, user.username, PASSWORD, REMOTE_ADDR="198.51.100.7").status_code == 429
+
+    staff = Client()
+    staff.force_login(StaffUserFactory(role="regulator"))
+    listing = staff.get("/admin/axes/accessattempt/")
+    assert listing.status_code == 200 and user.username in listing.content.decode()
+    assert "unlock" not in listing.content.decode()  # a regulator only reads
+    staff.force_login(StaffUserFactory(role="operator"))
+    ids = list(AccessAttempt.objects.values_list("pk", flat=True))
+    response = staff.post("/admin/axes/accessattempt/", {"action": "unlock", "_selected_action": ids})
+    assert response.status_code == 302
+    assert AccessAttempt.objects.count() == 0
+
+    response = _web_login(client, user.username, PASSWORD, REMOTE_ADDR="198.51.100.7")
+    assert response.status_code == 302 and _logged_in(client)
