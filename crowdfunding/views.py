@@ -271,10 +271,11 @@ def campaign_list(request):
 def _detail_page(request, campaign: Campaign, *, pledge_form=None, update_form=None, preview=False, status=200):
     now = timezone.now()
     manages = _manages(request.user, campaign) and not preview
+    acts = _manages(request.user, campaign) and request.user.member_role in MANAGER_ROLES  # viewers only look
     open_for_pledges = campaign.status == CampaignStatus.LIVE and campaign.deadline > now
     if pledge_form is None and (preview or (open_for_pledges and request.user.is_authenticated and not manages)):
         pledge_form = PledgeForm(campaign=campaign)
-    if update_form is None and manages and campaign.status in (CampaignStatus.LIVE, CampaignStatus.SUSPENDED):
+    if update_form is None and manages and acts and campaign.status in (CampaignStatus.LIVE, CampaignStatus.SUSPENDED):
         update_form = CampaignUpdatePostForm(campaign=campaign)
     _label_categories([campaign])
     return render(
@@ -289,6 +290,7 @@ def _detail_page(request, campaign: Campaign, *, pledge_form=None, update_form=N
             "show_pledge_form": pledge_form is not None,
             "update_form": update_form,
             "manages": manages,
+            "acts": acts,
             "preview": preview,
             "open_for_pledges": open_for_pledges,
             "now": now,

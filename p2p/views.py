@@ -152,7 +152,8 @@ def _detail_page(request, loan: Loan, *, invest_form=None, repay_form=None, payo
         invest_form = InvestForm()
     schedule = selectors.loan_schedule(user=user, loan=loan) if user.is_authenticated else None
     schedule = list(schedule) if schedule is not None else None
-    repayable = borrows and loan.status in REPAYABLE
+    acts = borrows and user.member_role in MANAGER_ROLES  # a viewer of the borrower only looks
+    repayable = acts and loan.status in REPAYABLE
     quote = services.loan_payoff_quote(loan, services.business_date()) if repayable else None
     _with_rate([loan])
     return render(
@@ -162,6 +163,7 @@ def _detail_page(request, loan: Loan, *, invest_form=None, repay_form=None, payo
             "loan": loan,
             "now": now,
             "borrows": borrows,
+            "acts": acts,
             "open_for_investment": open_for_investment,
             "invest_form": invest_form,
             "schedule": schedule,
