@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 DEMO_ENV := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DJANGO_SETTINGS_MODULE=platform_core.settings.dev
 
-.PHONY: install demo test soak lint bench ledger-check clean load
+.PHONY: install demo test soak lint bench ledger-check clean load fuzz
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench: install
 load: install
 	$(PY) scripts/check_services.py
 	$(PY) bench/load/run.py
+# The API fuzzed from its schema as every kind of caller, with many more (and random) examples
+# than the bounded run in `make test` (FUZZ_MAX_EXAMPLES=1000 make fuzz for a longer one).
+fuzz: install
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-200} FUZZ_RANDOM=1 $(VENV)/bin/pytest tests/reliability/test_api_fuzz.py -p no:cacheprovider
 
 ledger-check: install
 	$(PY) manage.py ledger_check

@@ -12,6 +12,7 @@ import zoneinfo
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -20,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from platform_core.accounts.models import Role
+from platform_core.accounts.services import MANAGER_ROLES
 from platform_core.errors import ApplicationError
 from platform_core.web.actions import flash_service_call, money_form_done, money_form_run, raise_if_not_found
 from platform_core.web.forms import form_add_application_error
@@ -108,11 +110,20 @@ def _require_sme(request) -> bool:
     return True
 
 
+def _require_manager(request) -> None:
+    """The pages that only change things (create, edit, cancel, withdraw) are for the
+    organisation's owners and finance members: a viewer is refused, not shown a form that can
+    only refuse it."""
+    if request.user.member_role not in MANAGER_ROLES:
+        raise PermissionDenied("Only the organisation's owners and finance members do this.")
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def campaign_create(request):
     if not _require_sme(request):
         return redirect("crowdfunding:campaign-list")
+    _require_manager(request)
     initial = {"kind": request.GET.get("kind") if request.GET.get("kind") in CampaignKind.values else CampaignKind.REWARD}
     form = CampaignForm(request.POST or None, request.FILES or None, initial=initial)
     tiers = TierFormSet(request.POST or None, prefix="tiers")
@@ -140,6 +151,7 @@ def campaign_create(request):
 @require_http_methods(["GET", "POST"])
 def campaign_edit(request, campaign_id: int):
     campaign = _managed_or_404(request, campaign_id)
+    _require_manager(request)
     if campaign.status != CampaignStatus.DRAFT:
         messages.info(request, f"This campaign is {campaign.get_status_display().lower()}; only a draft can be edited.")
         return redirect("crowdfunding:campaign-detail", campaign_id=campaign.pk)
@@ -194,6 +206,7 @@ def campaign_redraft(request, campaign_id: int):
 @require_http_methods(["GET", "POST"])
 def campaign_cancel(request, campaign_id: int):
     campaign = _managed_or_404(request, campaign_id)
+    _require_manager(request)
     form = CampaignCancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -258,10 +271,11 @@ def campaign_list(request):
 def _detail_page(request, campaign: Campaign, *, pledge_form=None, update_form=None, preview=False, status=200):
     now = timezone.now()
     manages = _manages(request.user, campaign) and not preview
+    acts = _manages(request.user, campaign) and request.user.member_role in MANAGER_ROLES  # viewers only look
     open_for_pledges = campaign.status == CampaignStatus.LIVE and campaign.deadline > now
     if pledge_form is None and (preview or (open_for_pledges and request.user.is_authenticated and not manages)):
         pledge_form = PledgeForm(campaign=campaign)
-    if update_form is None and manages and campaign.status in (CampaignStatus.LIVE, CampaignStatus.SUSPENDED):
+    if update_form is None and manages and acts and campaign.status in (CampaignStatus.LIVE, CampaignStatus.SUSPENDED):
         update_form = CampaignUpdatePostForm(campaign=campaign)
     _label_categories([campaign])
     return render(
@@ -276,6 +290,7 @@ def _detail_page(request, campaign: Campaign, *, pledge_form=None, update_form=N
             "show_pledge_form": pledge_form is not None,
             "update_form": update_form,
             "manages": manages,
+            "acts": acts,
             "preview": preview,
             "open_for_pledges": open_for_pledges,
             "now": now,

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -24,6 +25,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from platform_core.accounts.models import Role
+from platform_core.accounts.services import MANAGER_ROLES
 from platform_core.errors import ApplicationError
 from platform_core.web.actions import flash_service_call, money_form_done, money_form_run, raise_if_not_found
 from platform_core.web.forms import form_add_application_error
@@ -125,7 +127,8 @@ def _detail_page(request, loan: Loan, *, invest_form=None, repay_form=None, payo
         invest_form = InvestForm()
     schedule = selectors.loan_schedule(user=user, loan=loan) if user.is_authenticated else None
     schedule = list(schedule) if schedule is not None else None
-    repayable = borrows and loan.status in REPAYABLE
+    acts = borrows and user.member_role in MANAGER_ROLES  # a viewer of the borrower only looks
+    repayable = acts and loan.status in REPAYABLE
     quote = services.loan_payoff_quote(loan, services.business_date()) if repayable else None
     _with_rate([loan])
     return render(
@@ -135,6 +138,7 @@ def _detail_page(request, loan: Loan, *, invest_form=None, repay_form=None, payo
             "loan": loan,
             "now": now,
             "borrows": borrows,
+            "acts": acts,
             "open_for_investment": open_for_investment,
             "invest_form": invest_form,
             "schedule": schedule,
@@ -239,6 +243,14 @@ def _require_sme(request) -> bool:
     return True
 
 
+def _require_manager(request) -> None:
+    """The pages that only change things (create, edit, cancel, withdraw) are for the
+    organisation's owners and finance members: a viewer is refused, not shown a form that can
+    only refuse it."""
+    if request.user.member_role not in MANAGER_ROLES:
+        raise PermissionDenied("Only the organisation's owners and finance members do this.")
+
+
 def _form_page(request, form, loan=None, status=200):
     return render(request, "p2p/loan_form.html", {"form": form, "loan": loan, "terms": _platform_terms()}, status=status)
 
@@ -248,6 +260,7 @@ def _form_page(request, form, loan=None, status=200):
 def loan_create(request):
     if not _require_sme(request):
         return redirect("p2p:loan-list")
+    _require_manager(request)
     form = LoanForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -266,6 +279,7 @@ def loan_create(request):
 @require_http_methods(["GET", "POST"])
 def loan_edit(request, loan_id: int):
     loan = _own_or_404(request, loan_id)
+    _require_manager(request)
     if loan.status != LoanStatus.DRAFT:
         messages.info(request, f"This loan is {loan.get_status_display().lower()}; only a draft can be edited.")
         return redirect("p2p:loan-detail", loan_id=loan.pk)
@@ -317,6 +331,7 @@ def loan_redraft(request, loan_id: int):
 @require_http_methods(["GET", "POST"])
 def loan_withdraw(request, loan_id: int):
     loan = _own_or_404(request, loan_id)
+    _require_manager(request)
     if request.method == "POST":
         done = flash_service_call(
             request,

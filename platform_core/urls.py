@@ -28,5 +28,7 @@ urlpatterns = [
 if settings.DEBUG:  # uploaded cover images in the demo; production serves MEDIA_ROOT from the proxy
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
+handler400 = "platform_core.api.errors.api_aware_400"
+handler403 = "platform_core.api.errors.api_aware_403"
 handler404 = "platform_core.api.errors.api_aware_404"
 handler500 = "platform_core.api.errors.api_aware_500"

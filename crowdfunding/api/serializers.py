@@ -37,6 +37,7 @@ class EquityTermsSerializer(serializers.ModelSerializer):
 
 class CampaignSerializer(serializers.ModelSerializer):
     organisation = serializers.CharField(source="organisation.legal_name", read_only=True)
+    cover_image = serializers.ImageField(read_only=True, allow_null=True)  # null: no cover uploaded
     tiers = TierSerializer(many=True, read_only=True)
     equity_terms = serializers.SerializerMethodField()
     progress_percent = serializers.IntegerField(read_only=True)
@@ -71,6 +72,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "created_at",
         ]
 
+    @extend_schema_field(EquityTermsSerializer(allow_null=True))
     def get_equity_terms(self, campaign) -> dict | None:
         terms = getattr(campaign, "equity_terms", None) if campaign.is_equity else None
         return EquityTermsSerializer(terms).data if terms else None
@@ -133,7 +135,7 @@ class PledgeCreateSerializer(serializers.Serializer):
 
 class PledgeSerializer(serializers.ModelSerializer):
     campaign_title = serializers.CharField(source="campaign.title", read_only=True)
-    tier_title = serializers.CharField(source="tier.title", read_only=True, default=None)
+    tier_title = serializers.CharField(source="tier.title", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Pledge

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from crowdfunding import selectors, services
 from crowdfunding.models import CampaignKind, RewardTier
+from platform_core.api.filters import filters_check
 from platform_core.api.idempotent import idempotent_response
 from platform_core.api.pagination import Pagination
 from platform_core.api.views import IDEMPOTENCY_HEADER
@@ -30,6 +31,7 @@ LIST_FILTERS = [
     OpenApiParameter("status", str),
     OpenApiParameter("q", str, description="Text search in title, summary and organisation"),
     OpenApiParameter("sort", str, enum=list(selectors.SORTS)),
+    OpenApiParameter("mine", bool, description="Only the caller's organisation's campaigns"),
 ]
 
 
@@ -45,11 +47,14 @@ def _visible(request, campaign_id):
 
 
 class CampaignListView(APIView):
+    pagination_class = Pagination  # the schema documents the paginated envelope
+
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
     @extend_schema(parameters=LIST_FILTERS, responses=CampaignSerializer(many=True))
     def get(self, request):
+        filters_check(request, LIST_FILTERS)
         p = request.query_params
         qs = selectors.campaign_list(
             user=request.user,
@@ -60,7 +65,7 @@ class CampaignListView(APIView):
             sort=p.get("sort", ""),
             mine=p.get("mine") == "true",
         )
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(_with_tiers(qs), request, view=self)
         return paginator.get_paginated_response(CampaignSerializer(page, many=True).data)
 
@@ -140,9 +145,11 @@ class CampaignPledgeView(APIView):
 
 
 class PledgeListView(APIView):
+    pagination_class = Pagination  # the schema documents the paginated envelope
+
     @extend_schema(responses=PledgeSerializer(many=True))
     def get(self, request):
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.pledge_list(user=request.user), request, view=self)
         return paginator.get_paginated_response(PledgeSerializer(page, many=True).data)
 

@@ -64,6 +64,13 @@ class InvestmentAmountSerializer(serializers.Serializer):
     amount = AmountField()
 
 
+class InvestmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    loan = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=20, decimal_places=2)
+    status = serializers.CharField()
+
+
 class RepaymentAmountSerializer(serializers.Serializer):
     amount = AmountField(required=False, allow_null=True, allow_blank=True, default=None)
 

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from p2p import selectors, services
+from platform_core.api.filters import filters_check
 from platform_core.api.idempotent import idempotent_response
 from platform_core.api.pagination import Pagination
 from platform_core.api.views import IDEMPOTENCY_HEADER
@@ -16,6 +17,7 @@ from .serializers import (
     ApproveSerializer,
     InstallmentSerializer,
     InvestmentAmountSerializer,
+    InvestmentSerializer,
     LoanReasonSerializer,
     LoanSerializer,
     LoanWriteSerializer,
@@ -23,6 +25,12 @@ from .serializers import (
     RepaymentAmountSerializer,
     RepaymentSerializer,
 )
+
+LIST_FILTERS = [
+    OpenApiParameter("status", str),
+    OpenApiParameter("grade", str),
+    OpenApiParameter("mine", bool, description="Only the caller's organisation's loans"),
+]
 
 
 def _visible(request, loan_id):
@@ -39,19 +47,19 @@ def _parsed(serializer_class, request):
 
 
 class LoanListView(APIView):
+    pagination_class = Pagination  # the schema documents the paginated envelope
+
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
-    @extend_schema(
-        parameters=[OpenApiParameter("status", str), OpenApiParameter("grade", str), OpenApiParameter("mine", bool)],
-        responses=LoanSerializer(many=True),
-    )
+    @extend_schema(parameters=LIST_FILTERS, responses=LoanSerializer(many=True))
     def get(self, request):
+        filters_check(request, LIST_FILTERS)
         p = request.query_params
         qs = selectors.loan_list(
             user=request.user, status=p.get("status", ""), grade=p.get("grade", ""), mine=p.get("mine") == "true"
         )
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(LoanSerializer(page, many=True).data)
 
@@ -108,7 +116,7 @@ LoanWithdrawView = _action(
 
 
 class LoanInvestView(APIView):
-    @extend_schema(request=InvestmentAmountSerializer, responses={201: dict}, parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(request=InvestmentAmountSerializer, responses={201: InvestmentSerializer}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request, pk):
         def run():
             investment = services.investment_create(user=request.user, loan_id=pk, **_parsed(InvestmentAmountSerializer, request))
@@ -179,8 +187,10 @@ class LoanGuarantorPaymentView(APIView):
 
 
 class NoteListView(APIView):
+    pagination_class = Pagination  # the schema documents the paginated envelope
+
     @extend_schema(responses=NoteSerializer(many=True))
     def get(self, request):
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.note_list(user=request.user), request, view=self)
         return paginator.get_paginated_response(NoteSerializer(page, many=True).data)

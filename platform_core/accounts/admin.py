@@ -1,11 +1,14 @@
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
+from knox.models import AuthToken
 
-from platform_core.admin_base import PlatformAdmin
+from platform_core.admin_base import PlatformAdmin, ReadOnlyAdmin
 from platform_core.errors import ApplicationError
 
 from . import services
@@ -110,3 +113,55 @@ class PlatformEntityAdmin(PlatformAdmin):
     list_display = ["name", "properties", "licence_status", "licence_number", "is_default"]
     readonly_fields = ["licence_status"]
     actions = [_licence_action(*args) for args in LICENCE_ACTIONS]
+
+
+# API tokens: django-rest-knox stores only a digest; its own admin lists the digest and lets an
+# operator mint a token for any user. Here operators and regulators see whose tokens exist and
+# when they expire, nothing more, and nobody creates one by hand.
+admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    list_display = ["user", "created", "expiry"]
+    list_select_related = ["user"]
+    fields = ["user", "created", "expiry"]
+    search_fields = ["user__username"]
+
+
+# Failed log-ins (django-axes): operators and regulators see them; an operator unlocks a user or an
+# address by forgetting its failures. The records themselves are never edited.
+for _model in (AccessAttempt, AccessLog, AccessFailureLog):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+@admin.register(AccessAttempt)
+class FailedLoginAdmin(ReadOnlyAdmin):
+    list_display = ["username", "ip_address", "failures_since_start", "attempt_time", "path_info"]
+    list_filter = ["attempt_time"]
+    search_fields = ["username", "ip_address"]
+    fields = ["username", "ip_address", "user_agent", "failures_since_start", "attempt_time", "path_info"]
+    actions = ["unlock"]
+
+    @admin.action(description=gettext_lazy("Unlock: forget these failed log-ins"), permissions=["unlock"])
+    def unlock(self, request, queryset):
+        count, _deleted = queryset.delete()
+        self.message_user(request, gettext("%(count)d lockout record(s) removed.") % {"count": count})
+
+    def has_unlock_permission(self, request):
+        return request.user.is_active and request.user.is_staff and (request.user.is_superuser or request.user.is_operator)
+
+
+@admin.register(AccessLog)
+class LoginLogAdmin(ReadOnlyAdmin):
+    list_display = ["username", "ip_address", "attempt_time", "logout_time", "path_info"]
+    search_fields = ["username", "ip_address"]
+    fields = ["username", "ip_address", "user_agent", "attempt_time", "logout_time", "path_info"]
+
+
+@admin.register(AccessFailureLog)
+class LoginFailureLogAdmin(ReadOnlyAdmin):
+    list_display = ["username", "ip_address", "attempt_time", "locked_out", "path_info"]
+    search_fields = ["username", "ip_address"]
+    fields = ["username", "ip_address", "user_agent", "attempt_time", "locked_out", "path_info"]

@@ -56,6 +56,26 @@ def api_aware_404(request, exception):
     return page_not_found(request, exception)
 
 
+def api_aware_400(request, exception):
+    """Django's 400 handler (e.g. too many fields, a body too large, a bad Host): the API's error
+    shape under /api/, the HTML page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import bad_request
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("bad_request", "The request could not be read."), status=400)
+    return bad_request(request, exception)
+
+
+def api_aware_403(request, exception):
+    from django.http import JsonResponse
+    from django.views.defaults import permission_denied
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("permission_denied", "You may not do this."), status=403)
+    return permission_denied(request, exception)
+
+
 def api_aware_500(request):
     from django.http import JsonResponse
     from django.views.defaults import server_error

@@ -27,6 +27,11 @@ class TokenRequestSerializer(serializers.Serializer):
     password = serializers.CharField(write_only=True)
 
 
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`; shown only once.")
+    expiry = serializers.DateTimeField(help_text="The token is refused after this instant.")
+
+
 class OrganisationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Organisation
@@ -40,8 +45,10 @@ class InvestorProfileSerializer(serializers.ModelSerializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
-    organisation = OrganisationSerializer(read_only=True)
-    investor_profile = InvestorProfileSerializer(read_only=True)
+    # empty for accounts made without one (staff, some sign-ups): not always an e-mail address
+    email = serializers.CharField(read_only=True, help_text="E-mail address, or empty.")
+    organisation = OrganisationSerializer(read_only=True, allow_null=True)  # individuals have none
+    investor_profile = InvestorProfileSerializer(read_only=True, allow_null=True)  # organisations have none
 
     class Meta:
         model = User

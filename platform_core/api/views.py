@@ -4,17 +4,18 @@ service, render."""
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from platform_core.accounts import services as account_services
+from platform_core.accounts.login import LOCKED_OUT_CODE, locked_out_message
 from platform_core.errors import ApplicationError
 from platform_core.ledger import services as ledger_services
 from platform_core.ledger.selectors import wallet_entries
 
+from .auth import token_issue
 from .idempotent import idempotent_response
 from .serializers import (
     AmountSerializer,
@@ -22,6 +23,7 @@ from .serializers import (
     PaymentSerializer,
     SignupSerializer,
     TokenRequestSerializer,
+    TokenSerializer,
     WalletSerializer,
 )
 
@@ -63,9 +65,9 @@ class SignupView(APIView):
                 credit_code=data["credit_code"],
                 kind=data["kind"],
             )
-        token, _ = Token.objects.get_or_create(user=user)
+        token, _ = token_issue(user=user)
         body = MeSerializer(user).data
-        body["token"] = token.key
+        body["token"] = token
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -74,15 +76,18 @@ class TokenView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: dict})
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer})
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = authenticate(request, **serializer.validated_data)
+        # the HttpRequest, so that django-axes counts the failure and marks a lockout on it
+        user = authenticate(request._request, **serializer.validated_data)
+        if getattr(request._request, "axes_locked_out", False):
+            raise ApplicationError(LOCKED_OUT_CODE, locked_out_message(), status=429)
         if user is None:
             raise ApplicationError("invalid_credentials", "Wrong user name or password.", status=400)
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        token, instance = token_issue(user=user)
+        return Response(TokenSerializer({"token": token, "expiry": instance.expiry}).data)
 
 
 class MeView(APIView):

@@ -45,7 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -70,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last: turns a log-in refused for too many failures into a 429 (platform_core.accounts.login)
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "platform_core.urls"
@@ -108,6 +111,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes first: a locked-out client is refused before its password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -222,12 +230,38 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Log-in: client address, lockout, API tokens (platform_core.accounts.login) ---------------
+# How many proxies of ours stand in front of the app and append to X-Forwarded-For. 0 (default):
+# the header is ignored and the client is REMOTE_ADDR. DRF's throttles and django-axes both use it.
+NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "0"))
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # holds on SQLite and without Redis
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+# Counted per address (one client trying many users) and per user name (many clients, one user).
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+# a fixed cool-off: attempts while locked out are refused, not counted (they would extend it)
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "platform_core.accounts.login.client_ip"
+AXES_LOCKOUT_CALLABLE = "platform_core.accounts.login.lockout_response"
+AXES_VERBOSE = False
+# API tokens: only a hash is stored (django-rest-knox), each expires; clients send
+# `Authorization: Token <token>` as before.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=int(os.environ.get("API_TOKEN_TTL_HOURS", "24"))),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "platform_core.api.auth.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # JSON only under /api/: no browsable HTML API (its errors would leave the error shape)
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
         "platform_core.api.parsers.JSONParser",  # with a nesting limit
@@ -258,6 +292,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # every operation documents its 4xx in the API's error shape (platform_core.api.schema)
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "platform_core.api.schema.error_responses",
+    ],
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 CACHES = {
@@ -351,4 +391,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # django-axes logs every successful log-in at INFO; failures and lockouts stay (WARNING)
+    "loggers": {"axes": {"level": os.environ.get("AXES_LOG_LEVEL", "WARNING")}},
 }

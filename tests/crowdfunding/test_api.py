@@ -321,7 +321,11 @@ def test_list_filters_and_sorting(api, fund):
     assert ids(category="manufacturing") == [gear.pk]
     assert ids(sort="ending_soon") == [tea.pk, equity.pk, gear.pk]
     assert ids(sort="most_funded")[0] == gear.pk
-    assert len(ids(sort="nonsense", page_size="2")) == 2  # an unknown sort falls back to newest first
+    # the API reads its filters as documented: an unknown sort is refused, naming it (the web page falls back)
+    refused = api.get("/api/v1/campaigns/", {"sort": "nonsense"})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_filter"
+    assert refused.json()["error"]["fields"] == {"sort": [refused.json()["error"]["message"]]}
+    assert len(ids(sort="newest", page_size="2")) == 2
     assert api.get("/api/v1/campaigns/", {"page": "abc"}).status_code == 404
 
 

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
+from knox.models import AuthToken
 
 from platform_core.accounts.models import InvestorProfile, KycStatus, MemberRole, Organisation, Role, User
 from platform_core.ledger import services as ledger
@@ -70,7 +71,7 @@ def test_investor_signup(api):
     assert body["organisation"] is None
     assert body["investor_profile"] == {"annual_income": "90000.00", "net_worth": "250000.00", "accredited": False}
     assert "password" not in body
-    assert body["token"] == Token.objects.get(user=user).key
+    assert AuthToken.objects.get(user=user).digest == hash_token(body["token"])  # only the hash is stored
     assert user.kyc_status == KycStatus.VERIFIED
     assert user.check_password(STRONG_PASSWORD)
     assert InvestorProfile.objects.get(user=user).net_worth == Decimal("250000.00")
@@ -167,9 +168,15 @@ def test_signup_of_an_unknown_kind_is_refused(api):
 def test_token_for_good_credentials(api, investor):
     response = api.post(TOKEN, {"username": investor.username, "password": PASSWORD}, format="json")
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=investor).key}
-    # asking again gives the same token
-    assert api.post(TOKEN, {"username": investor.username, "password": PASSWORD}, format="json").json() == response.json()
+    body = response.json()
+    assert set(body) == {"token", "expiry"}
+    stored = AuthToken.objects.get(user=investor)
+    assert stored.digest == hash_token(body["token"]) and body["token"] not in (stored.digest, stored.token_key)
+    assert api.get(ME, HTTP_AUTHORIZATION=f"Token {body['token']}").json()["username"] == investor.username
+    # asking again gives a second token; both work until they expire
+    again = api.post(TOKEN, {"username": investor.username, "password": PASSWORD}, format="json").json()
+    assert again["token"] != body["token"]
+    assert api.get(ME, HTTP_AUTHORIZATION=f"Token {body['token']}").status_code == 200
 
 
 @pytest.mark.parametrize("username, password", [("investor-x", "wrong"), ("nobody", PASSWORD)])
@@ -177,7 +184,7 @@ def test_token_for_bad_credentials(api, username, password):
     UserFactory(username="investor-x")
     response = api.post(TOKEN, {"username": username, "password": password}, format="json")
     assert_error(response, 400, "invalid_credentials")
-    assert Token.objects.count() == 0
+    assert AuthToken.objects.count() == 0
 
 
 def test_token_without_password_names_the_field(api):
