@@ -294,6 +294,24 @@ P2P = {
     "SWEEP_BATCH": 5000,
 }
 
+# Supply-chain finance rule pack (DOMAIN.md section 4; China commercial factoring rules 2019 for the
+# concentration limits; the 2025 rules for certificate tenors).
+SUPPLYCHAIN = {
+    "DAY_BASIS": 360,  # or 365, per programme
+    "ADVANCE_RATE": {"payables_finance": Decimal("1.0000"), "receivables_factoring": Decimal("0.8000")},
+    "FEE_RATE": Decimal("0.00200"),  # platform fee, of the advance, taken from the supplier's proceeds
+    "MAX_TENOR_DAYS": 180,  # default tenor ceiling of invoices, certificates and programmes
+    "MAX_TENOR_DAYS_CEILING": 365,  # never more than a year
+    "GRACE_DAYS": 5,  # after maturity, before an unpaid financing is defaulted
+    "CONCENTRATION_SHARE": Decimal("0.50"),  # a funder's exposure to one debtor / its risk assets
+    "RELATED_PARTY_SHARE": Decimal("0.40"),  # ... to a related-party debtor
+    "REQUEST_VALID_DAYS": 5,  # an unfunded financing request expires after this
+    "REMINDER_DAYS": [7, 3, 1],  # maturity reminders, days before the due date
+    "SWEEP_BATCH": 500,  # settlements / sweep moves per task run; the task runs again while more remain
+    "DOCUMENT_MAX_BYTES": 10 * 1024 * 1024,
+    "DOCUMENT_MAX_PIXELS": 40_000_000,
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

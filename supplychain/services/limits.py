@@ -1,0 +1,124 @@
+"""The three limits a financing request must fit, race-safe (DOMAIN.md section 4):
+
+- the anchor's credit limit on the programme: unpaid financed amounts on its paper <= the limit;
+- the supplier's sub-limit within that programme;
+- the funder's concentration: its exposure to one debtor <= 50% of the risk assets it declares
+  (40% when the debtor is a related party; China's commercial factoring rules, 2019).
+
+Each is ONE conditional UPDATE (`utilised + x <= limit`, the row count says whether it fitted), in
+this order: programme, supplier, funder. The programme row is the one every concurrent request on
+the same line waits for; nobody ever holds a later row while waiting for an earlier one, so they
+cannot deadlock. Plain SQL for the reason `crowdfunding.services.PLEDGE_COUNT_SQL` gives: it is the
+hot path, and the ORM would spend longer building the statement than the database running it.
+A refusal raises ApplicationError; the caller's transaction (or savepoint) rolls back what fitted.
+Released with the same statements, negated, when a financing is paid, rejected or expired.
+"""
+
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext as _
+
+from platform_core.errors import ApplicationError
+
+from ..models import FunderExposure, FunderProfile, Programme, SupplierLimit
+from ._common import rules
+
+PROGRAMME_USE_SQL = """
+UPDATE supplychain_programme SET utilised = utilised + %(amount)s
+ WHERE id = %(programme)s AND active AND utilised + %(amount)s <= anchor_limit
+"""
+SUPPLIER_USE_SQL = """
+UPDATE supplychain_supplierlimit SET utilised = utilised + %(amount)s
+ WHERE programme_id = %(programme)s AND supplier_id = %(supplier)s AND utilised + %(amount)s <= sub_limit
+"""
+EXPOSURE_USE_SQL = """
+UPDATE supplychain_funderexposure SET amount = amount + %(amount)s
+ WHERE funder_id = %(funder)s AND debtor_id = %(debtor)s
+   AND amount + %(amount)s <= (SELECT risk_assets FROM supplychain_funderprofile WHERE organisation_id = %(funder)s) * %(share)s
+"""
+PROGRAMME_RELEASE_SQL = "UPDATE supplychain_programme SET utilised = utilised - %(amount)s WHERE id = %(programme)s"
+SUPPLIER_RELEASE_SQL = (
+    "UPDATE supplychain_supplierlimit SET utilised = utilised - %(amount)s"
+    " WHERE programme_id = %(programme)s AND supplier_id = %(supplier)s"
+)
+EXPOSURE_RELEASE_SQL = (
+    "UPDATE supplychain_funderexposure SET amount = amount - %(amount)s WHERE funder_id = %(funder)s AND debtor_id = %(debtor)s"
+)
+
+
+def _rows(sql: str, params: dict) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _ensure_rows(programme: Programme, supplier_id: int) -> None:
+    """The supplier's limit row and the funder's exposure row exist (created at the programme's
+    defaults, concurrently safe: a unique constraint and a savepoint)."""
+    if not SupplierLimit.objects.filter(programme=programme, supplier_id=supplier_id).exists():
+        try:
+            with transaction.atomic():
+                SupplierLimit.objects.create(programme=programme, supplier_id=supplier_id, sub_limit=programme.supplier_sublimit)
+        except IntegrityError:
+            pass
+    if not FunderExposure.objects.filter(funder_id=programme.funder_id, debtor_id=programme.anchor_id).exists():
+        try:
+            with transaction.atomic():
+                FunderExposure.objects.create(funder_id=programme.funder_id, debtor_id=programme.anchor_id)
+        except IntegrityError:
+            pass
+
+
+def concentration_share(programme: Programme) -> Decimal:
+    return rules()["RELATED_PARTY_SHARE"] if programme.related_party else rules()["CONCENTRATION_SHARE"]
+
+
+def limits_use(*, programme: Programme, supplier_id: int, amount: Decimal) -> None:
+    """Take `amount` of the three limits, or raise (limit_exceeded codes, 409) having taken none."""
+    _ensure_rows(programme, supplier_id)
+    params = {
+        "amount": connection.ops.adapt_decimalfield_value(amount),
+        "programme": programme.pk,
+        "supplier": supplier_id,
+        "funder": programme.funder_id,
+        "debtor": programme.anchor_id,
+        "share": connection.ops.adapt_decimalfield_value(concentration_share(programme)),
+    }
+    with transaction.atomic():
+        if _rows(PROGRAMME_USE_SQL, params) != 1:
+            raise ApplicationError(
+                "anchor_limit_exceeded",
+                _("This would exceed the anchor's credit limit on the programme."),
+                field="amount",
+                status=409,
+            )
+        if _rows(SUPPLIER_USE_SQL, params) != 1:
+            raise ApplicationError(
+                "supplier_limit_exceeded", _("This would exceed your sub-limit on the programme."), field="amount", status=409
+            )
+        if _rows(EXPOSURE_USE_SQL, params) != 1:
+            if not FunderProfile.objects.filter(organisation_id=programme.funder_id).exists():
+                raise ApplicationError(
+                    "funder_risk_assets_undeclared",
+                    _("The funder has not declared its risk assets; it cannot fund yet."),
+                    status=409,
+                )
+            raise ApplicationError(
+                "concentration_limit_exceeded",
+                _("This would exceed the funder's concentration limit on this debtor."),
+                field="amount",
+                status=409,
+            )
+
+
+def limits_release(*, programme_id: int, funder_id: int, debtor_id: int, supplier_id: int, amount: Decimal) -> None:
+    params = {
+        "amount": connection.ops.adapt_decimalfield_value(amount),
+        "programme": programme_id,
+        "supplier": supplier_id,
+        "funder": funder_id,
+        "debtor": debtor_id,
+    }
+    for sql in (PROGRAMME_RELEASE_SQL, SUPPLIER_RELEASE_SQL, EXPOSURE_RELEASE_SQL):
+        _rows(sql, params)
