@@ -9,7 +9,16 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from platform_core.accounts.models import User
 
-from .models import Encumbrance, Financing, Invoice, PayableCertificate, Programme
+from .models import (
+    CertificateStatus,
+    Encumbrance,
+    Financing,
+    FinancingStatus,
+    Invoice,
+    InvoiceStatus,
+    PayableCertificate,
+    Programme,
+)
 
 
 def _staff(user) -> bool:
@@ -29,7 +38,7 @@ def invoice_list(*, user: User, status: str = "") -> QuerySet[Invoice]:
         asked = Financing.objects.filter(invoice=OuterRef("pk"), funder_id=org)
         qs = qs.filter(Q(supplier_id=org) | Q(anchor_id=org) | Exists(asked))
     if status:
-        qs = qs.filter(status=status)
+        qs = qs.filter(status=status) if status in InvoiceStatus.values else qs.none()
     return qs.order_by("-created_at", "-pk")
 
 
@@ -46,7 +55,7 @@ def certificate_list(*, user: User, status: str = "") -> QuerySet[PayableCertifi
         asked = Financing.objects.filter(certificate=OuterRef("pk"), funder_id=org)
         qs = qs.filter(Q(holder_id=org) | Q(anchor_id=org) | Exists(asked))
     if status:
-        qs = qs.filter(status=status)
+        qs = qs.filter(status=status) if status in CertificateStatus.values else qs.none()
     return qs.order_by("-created_at", "-pk")
 
 
@@ -73,7 +82,7 @@ def financing_list(*, user: User, status: str = "") -> QuerySet[Financing]:
             return qs.none()
         qs = qs.filter(Q(requester_id=org) | Q(funder_id=org) | Q(debtor_id=org))
     if status:
-        qs = qs.filter(status=status)
+        qs = qs.filter(status=status) if status in FinancingStatus.values else qs.none()
     return qs.order_by("-created_at", "-pk")
 
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("wallet/withdrawals/", views.WithdrawalView.as_view(), name="api-withdrawals"),
     path("", include("crowdfunding.api.urls")),
     path("", include("p2p.api.urls")),
+    path("", include("supplychain.api.urls")),
 ]
