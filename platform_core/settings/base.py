@@ -173,6 +173,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "p2p.tasks.overdue_sweep",
         "schedule": crontab(hour=0, minute=30),
     },
+    "scf-maturity-reminders": {
+        "task": "supplychain.tasks.maturity_reminders",
+        "schedule": crontab(hour=1, minute=0),
+    },
+    "scf-maturities-settle": {  # 10:00 on the business day (Asia/Shanghai); the sweep asks again an hour later
+        "task": "supplychain.tasks.maturities_settle",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "scf-overdue-sweep": {
+        "task": "supplychain.tasks.overdue_sweep",
+        "schedule": crontab(hour=3, minute=0),
+    },
+    "scf-financings-expire": {
+        "task": "supplychain.tasks.financings_expire",
+        "schedule": timedelta(minutes=15),
+    },
     "payments-reconcile": {
         "task": "platform_core.ledger.tasks.payments_reconcile",
         "schedule": timedelta(minutes=5),

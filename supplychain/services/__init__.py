@@ -15,6 +15,7 @@ from .invoices import dilution_add, invoice_confirm, invoice_create, invoice_dis
 from .limits import limits_release, limits_use
 from .programmes import funder_risk_assets_declare, programme_create, supplier_limit_set
 from .registry import asset_is_encumbered, encumbrance_register, encumbrances_release
+from .reminders import maturity_reminders_send
 from .settlement import certificate_settle, invoices_settle, maturities_settle, overdue_sweep
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "limits_release",
     "limits_use",
     "maturities_settle",
+    "maturity_reminders_send",
     "overdue_sweep",
     "price",
     "programme_create",
