@@ -18,6 +18,7 @@ urlpatterns = [
     path("wallet/withdraw/", web_views.wallet_payment, {"direction": "withdraw"}, name="wallet-withdraw"),
     path("campaigns/", include("crowdfunding.urls")),
     path("loans/", include("p2p.urls")),
+    path("scf/", include("supplychain.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("platform_core.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

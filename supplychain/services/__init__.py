@@ -2,6 +2,7 @@
 `from supplychain import services; services.financing_fund(...)`."""
 
 from .certificates import certificate_freeze, certificate_issue, certificate_split
+from .documents import document_add
 from .financing import (
     financing_approve,
     financing_fund,
@@ -25,6 +26,7 @@ __all__ = [
     "certificate_settle",
     "certificate_split",
     "dilution_add",
+    "document_add",
     "encumbrance_register",
     "encumbrances_release",
     "financing_approve",
