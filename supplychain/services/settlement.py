@@ -46,7 +46,7 @@ from ..models import (
     business_date,
 )
 from ._common import rules, wallets_of
-from .limits import limits_release
+from .limits import limits_release_many
 from .registry import encumbrances_release
 
 INVOICE_DUE = {InvoiceStatus.CONFIRMED, InvoiceStatus.FINANCED}
@@ -128,10 +128,7 @@ def _close_financings(payout: _Payout, now) -> None:
     per_supplier: dict[tuple, Decimal] = defaultdict(Decimal)
     for f in payout.released:
         per_supplier[(f.programme_id, f.funder_id, f.debtor_id, f.requester_id)] += f.amount
-    for (programme_id, funder_id, debtor_id, supplier_id), amount in sorted(per_supplier.items()):
-        limits_release(
-            programme_id=programme_id, funder_id=funder_id, debtor_id=debtor_id, supplier_id=supplier_id, amount=amount
-        )
+    limits_release_many(per_supplier)
 
 
 def _mark_late(model, ids, transitions, status, financing_ids, now) -> None:
