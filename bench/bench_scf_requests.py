@@ -55,6 +55,11 @@ class Refused(Exception):
     code = "anchor_limit_exceeded"
 
 
+def _stack(ids):
+    """A client's invoices, the first on top (made in the client's own process or thread)."""
+    return lambda: list(reversed(ids))
+
+
 def build() -> dict:
     from django.db import connection
 
@@ -83,7 +88,9 @@ def build() -> dict:
             annual_rate="0.06",
             fee_rate="0.002",
         )
-        services.limits_use(programme=programme, supplier_id=suppliers[0].organisation_id, amount=Decimal("0.01"))  # the rows exist
+        services.limits_use(
+            programme=programme, supplier_id=suppliers[0].organisation_id, amount=Decimal("0.01")
+        )  # the rows exist
         services.limits_release(
             programme_id=programme.pk,
             funder_id=funder.organisation_id,
@@ -153,7 +160,9 @@ def main() -> int:
 
         t0 = time.monotonic()
         built = build()
-        print(f"built 2 programmes, {CLIENTS} suppliers with {PER_CLIENT} confirmed invoices each, in {time.monotonic() - t0:.1f}s")
+        print(
+            f"built 2 programmes, {CLIENTS} suppliers with {PER_CLIENT} confirmed invoices each, in {time.monotonic() - t0:.1f}s"
+        )
         funder_id = built["funder"].organisation_id
         today = built["today"]
         ct = ContentType.objects.get_for_model(Financing).pk
@@ -201,9 +210,7 @@ def main() -> int:
                 cursor.execute(RAW_AUDIT, params)
 
         def clients(world):
-            return [
-                {"user": u, "prepare": (lambda ids=list(reversed(world["invoices"][u.pk])): ids)} for u in built["suppliers"]
-            ]
+            return [{"user": u, "prepare": _stack(world["invoices"][u.pk])} for u in built["suppliers"]]
 
         if WARMUP > 0:  # warm on the raw world's first invoices: counted in its utilisation, checked below
             run_clients("warm-raw", raw_work, clients(raw_world), WARMUP)

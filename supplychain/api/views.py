@@ -1,6 +1,7 @@
 """Supply-chain API: thin views over supplychain.services and supplychain.selectors. Every POST that
 changes state or moves money takes an Idempotency-Key."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,29 +27,29 @@ def _page(request, view, queryset, out):
     return paginator.get_paginated_response([out(row) for row in page])
 
 
-def _found(row, what: str):
+def _found(row, message: str):
     if row is None:
-        raise ApplicationError("not_found", f"No such {what}.", status=404)
+        raise ApplicationError("not_found", message, status=404)
     return row
 
 
 def _invoice(request, pk):
-    return _found(selectors.invoice_get(user=request.user, invoice_id=pk), "invoice")
+    return _found(selectors.invoice_get(user=request.user, invoice_id=pk), _("No such invoice."))
 
 
 def _certificate(request, pk):
-    return _found(selectors.certificate_get(user=request.user, certificate_id=pk), "certificate")
+    return _found(selectors.certificate_get(user=request.user, certificate_id=pk), _("No such certificate."))
 
 
 def _financing(request, pk):
-    return _found(selectors.financing_get(user=request.user, financing_id=pk), "financing")
+    return _found(selectors.financing_get(user=request.user, financing_id=pk), _("No such financing."))
 
 
 STATUS = OpenApiParameter("status", str)
 
 
 class InvoiceListView(APIView):
-    @extend_schema(parameters=[STATUS], responses=dict)
+    @extend_schema(parameters=[STATUS], responses=dict, operation_id="v1_invoices_list")
     def get(self, request):
         return _page(
             request, self, selectors.invoice_list(user=request.user, status=request.query_params.get("status", "")), s.invoice_out
@@ -107,7 +108,7 @@ class InvoiceDilutionView(APIView):
 
 
 class CertificateListView(APIView):
-    @extend_schema(parameters=[STATUS], responses=dict)
+    @extend_schema(parameters=[STATUS], responses=dict, operation_id="v1_certificates_list")
     def get(self, request):
         qs = selectors.certificate_list(user=request.user, status=request.query_params.get("status", ""))
         return _page(request, self, qs, s.certificate_out)
@@ -150,7 +151,7 @@ def _financing_args(request) -> dict:
 
 
 class FinancingListView(APIView):
-    @extend_schema(parameters=[STATUS], responses=dict)
+    @extend_schema(parameters=[STATUS], responses=dict, operation_id="v1_financings_list")
     def get(self, request):
         qs = selectors.financing_list(user=request.user, status=request.query_params.get("status", ""))
         return _page(request, self, qs, s.financing_out)
@@ -219,7 +220,7 @@ class RegistryView(APIView):
         asset = request.query_params.get("asset", "")
         entries = selectors.registry_lookup(user=request.user, asset=asset)
         if entries is None:
-            raise ApplicationError("not_found", "No such asset.", status=404)
+            raise ApplicationError("not_found", _("No such asset."), status=404)
         return Response(
             {
                 "asset": asset,
