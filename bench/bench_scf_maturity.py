@@ -63,7 +63,10 @@ def build(world: str, due: datetime.date, offset: int) -> dict:
             return Organisation.objects.bulk_create(
                 [
                     Organisation(
-                        legal_name=f"{world} {kind} {i}", credit_code=credit_code(start + i), kind=kind, kyc_status=KycStatus.VERIFIED
+                        legal_name=f"{world} {kind} {i}",
+                        credit_code=credit_code(start + i),
+                        kind=kind,
+                        kyc_status=KycStatus.VERIFIED,
                     )
                     for i in range(n)
                 ],
@@ -74,7 +77,11 @@ def build(world: str, due: datetime.date, offset: int) -> dict:
         suppliers = orgs(OrganisationKind.SME, SUPPLIERS, offset + ANCHORS)
         (funder,) = orgs(OrganisationKind.FUNDER, 1, offset + ANCHORS + SUPPLIERS)
         user = User.objects.create(
-            username=f"bench-{world}", role=Role.SME, organisation=suppliers[0], member_role=MemberRole.OWNER, password=make_password(None)
+            username=f"bench-{world}",
+            role=Role.SME,
+            organisation=suppliers[0],
+            member_role=MemberRole.OWNER,
+            password=make_password(None),
         )
         FunderProfile.objects.create(organisation=funder, risk_assets=Decimal("100000000000.00"))
         programmes = Programme.objects.bulk_create(
@@ -97,12 +104,21 @@ def build(world: str, due: datetime.date, offset: int) -> dict:
             ]
         )
         SupplierLimit.objects.bulk_create(
-            [SupplierLimit(programme=programmes[i % ANCHORS], supplier=s, sub_limit=Decimal("1000000000.00")) for i, s in enumerate(suppliers)]
+            [
+                SupplierLimit(programme=programmes[i % ANCHORS], supplier=s, sub_limit=Decimal("1000000000.00"))
+                for i, s in enumerate(suppliers)
+            ]
         )
         FunderExposure.objects.bulk_create([FunderExposure(funder=funder, debtor=a) for a in anchors])
         Account.objects.bulk_create(
             [
-                Account(key=f"wallet:organisation:{o.pk}:CNY", name=f"Wallet of {o}", purpose=AccountPurpose.WALLET, currency="CNY", owner_organisation=o)
+                Account(
+                    key=f"wallet:organisation:{o.pk}:CNY",
+                    name=f"Wallet of {o}",
+                    purpose=AccountPurpose.WALLET,
+                    currency="CNY",
+                    owner_organisation=o,
+                )
                 for o in [*anchors, *suppliers, funder]
             ],
             batch_size=5000,
@@ -172,7 +188,8 @@ def build(world: str, due: datetime.date, offset: int) -> dict:
                 params,
             )
             cursor.execute(
-                "SELECT anchor_id, sum(face_amount) FROM supplychain_invoice WHERE anchor_id = ANY(%(anchors)s) GROUP BY 1", params
+                "SELECT anchor_id, sum(face_amount) FROM supplychain_invoice WHERE anchor_id = ANY(%(anchors)s) GROUP BY 1",
+                params,
             )
             owed = dict(cursor.fetchall())
         wallets = {a.owner_organisation_id: a for a in Account.objects.filter(owner_organisation__in=anchors)}
@@ -318,8 +335,12 @@ def outcome(world: dict) -> dict:
 
     orgs = [*world["anchors"], *world["suppliers"], world["funder"]]
     return {
-        "invoices": dict(Invoice.objects.filter(anchor_id__in=world["anchors"]).values_list("status").annotate(n=Count("id")).order_by()),
-        "financings": dict(Financing.objects.filter(funder_id=world["funder"]).values_list("status").annotate(n=Count("id")).order_by()),
+        "invoices": dict(
+            Invoice.objects.filter(anchor_id__in=world["anchors"]).values_list("status").annotate(n=Count("id")).order_by()
+        ),
+        "financings": dict(
+            Financing.objects.filter(funder_id=world["funder"]).values_list("status").annotate(n=Count("id")).order_by()
+        ),
         "claims": Financing.objects.filter(funder_id=world["funder"]).aggregate(s=Sum("recourse_claim"))["s"],
         "wallets": sorted(Account.objects.filter(owner_organisation__in=orgs).values_list("balance", flat=True)),
         "utilised": Programme.objects.filter(anchor_id__in=world["anchors"]).aggregate(s=Sum("utilised"))["s"],
