@@ -71,7 +71,7 @@ def build() -> dict:
 
     operator = StaffUserFactory(role="operator")
     funder = member(OrganisationKind.FUNDER)
-    services.funder_risk_assets_declare(user=funder, risk_assets="100000000000.00")
+    services.funder_risk_assets_declare(user=funder, risk_assets="900000000.00")
     suppliers = [member(OrganisationKind.SME) for _ in range(CLIENTS)]
     today = business_date()
     worlds = {}

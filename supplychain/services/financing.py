@@ -185,7 +185,6 @@ def financing_request(*, user: User, programme_id, invoice_id=None, certificate_
         if isinstance(asset, PayableCertificate) and amount < asset.balance:
             asset = split_off(asset, amount=amount, holder_id=asset.holder_id, actor=user)
         holder_id = asset.supplier_id if isinstance(asset, Invoice) else asset.holder_id
-        limits_use(programme=programme, supplier_id=holder_id, amount=amount)
         figures = price(
             amount=amount,
             advance_rate=programme.advance_rate,
@@ -217,6 +216,8 @@ def financing_request(*, user: User, programme_id, invoice_id=None, certificate_
             **{k: figures[k] for k in ("amount", "days", "advance", "discount", "fee", "net_amount")},
         )
         audit_record(financing, action="requested", actor=user, to_value=financing.status, data={"asset": financing.asset_key})
+        # the limits last: their rows are the ones concurrent requests queue for, held from here to the commit
+        limits_use(programme=programme, supplier_id=holder_id, amount=amount)
     return financing
 
 

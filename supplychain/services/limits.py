@@ -5,13 +5,15 @@
 - the funder's concentration: its exposure to one debtor <= 50% of the risk assets it declares
   (40% when the debtor is a related party; China's commercial factoring rules, 2019).
 
-Each is ONE conditional UPDATE (`utilised + x <= limit`, the row count says whether it fitted), in
-this order: programme, supplier, funder. The programme row is the one every concurrent request on
-the same line waits for; nobody ever holds a later row while waiting for an earlier one, so they
-cannot deadlock. Plain SQL for the reason `crowdfunding.services.PLEDGE_COUNT_SQL` gives: it is the
-hot path, and the ORM would spend longer building the statement than the database running it.
+Each is a conditional UPDATE (`utilised + x <= limit`; the rows it returns say whether it fitted),
+always in this order: supplier, funder exposure, programme. The exposure and programme rows are the
+ones every concurrent request on the same anchor waits for, so the request takes them last, just
+before its commit (the caller writes the financing first), and on PostgreSQL all three are ONE
+statement (data-modifying CTEs, each refusing when the one before refused), so the hot rows are held
+for one statement and the commit. Releases take the rows in the same order, so nothing can close a
+lock cycle. Plain SQL for the reason `crowdfunding.services.PLEDGE_COUNT_SQL` gives: it is the hot
+path, and the ORM would spend longer building the statement than the database running it.
 A refusal raises ApplicationError; the caller's transaction (or savepoint) rolls back what fitted.
-Released with the same statements, negated, when a financing is paid, rejected or expired.
 """
 
 from decimal import Decimal
@@ -37,6 +39,12 @@ UPDATE supplychain_funderexposure SET amount = amount + %(amount)s
  WHERE funder_id = %(funder)s AND debtor_id = %(debtor)s
    AND amount + %(amount)s <= (SELECT risk_assets FROM supplychain_funderprofile WHERE organisation_id = %(funder)s) * %(share)s
 """
+USE_SQL = f"""
+WITH s AS ({SUPPLIER_USE_SQL} RETURNING 1),
+     e AS ({EXPOSURE_USE_SQL} AND EXISTS (SELECT 1 FROM s) RETURNING 1),
+     p AS ({PROGRAMME_USE_SQL} AND EXISTS (SELECT 1 FROM e) RETURNING 1)
+SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM e), (SELECT count(*) FROM p)
+"""
 PROGRAMME_RELEASE_SQL = "UPDATE supplychain_programme SET utilised = utilised - %(amount)s WHERE id = %(programme)s"
 SUPPLIER_RELEASE_SQL = (
     "UPDATE supplychain_supplierlimit SET utilised = utilised - %(amount)s"
@@ -53,30 +61,47 @@ def _rows(sql: str, params: dict) -> int:
         return cursor.rowcount
 
 
-def _ensure_rows(programme: Programme, supplier_id: int) -> None:
-    """The supplier's limit row and the funder's exposure row exist (created at the programme's
-    defaults, concurrently safe: a unique constraint and a savepoint)."""
+def _ensure_rows(programme: Programme, supplier_id: int) -> bool:
+    """Create the supplier's limit row and the funder's exposure row where missing (at the
+    programme's defaults; concurrently safe: a unique constraint and a savepoint). True if any was."""
+    created = False
     if not SupplierLimit.objects.filter(programme=programme, supplier_id=supplier_id).exists():
         try:
             with transaction.atomic():
                 SupplierLimit.objects.create(programme=programme, supplier_id=supplier_id, sub_limit=programme.supplier_sublimit)
+                created = True
         except IntegrityError:
-            pass
+            created = True  # created meanwhile by another request
     if not FunderExposure.objects.filter(funder_id=programme.funder_id, debtor_id=programme.anchor_id).exists():
         try:
             with transaction.atomic():
                 FunderExposure.objects.create(funder_id=programme.funder_id, debtor_id=programme.anchor_id)
+                created = True
         except IntegrityError:
-            pass
+            created = True
+    return created
 
 
 def concentration_share(programme: Programme) -> Decimal:
     return rules()["RELATED_PARTY_SHARE"] if programme.related_party else rules()["CONCENTRATION_SHARE"]
 
 
+def _taken(params: dict) -> tuple[int, int, int]:
+    """Run the three conditional updates (supplier, exposure, programme); how many rows each moved."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(USE_SQL, params)
+            return cursor.fetchone()
+    fitted = []
+    for sql in (SUPPLIER_USE_SQL, EXPOSURE_USE_SQL, PROGRAMME_USE_SQL):
+        fitted.append(_rows(sql, params))
+        if not fitted[-1]:
+            break
+    return tuple(fitted + [0] * (3 - len(fitted)))
+
+
 def limits_use(*, programme: Programme, supplier_id: int, amount: Decimal) -> None:
     """Take `amount` of the three limits, or raise (limit_exceeded codes, 409) having taken none."""
-    _ensure_rows(programme, supplier_id)
     params = {
         "amount": connection.ops.adapt_decimalfield_value(amount),
         "programme": programme.pk,
@@ -86,18 +111,15 @@ def limits_use(*, programme: Programme, supplier_id: int, amount: Decimal) -> No
         "share": connection.ops.adapt_decimalfield_value(concentration_share(programme)),
     }
     with transaction.atomic():
-        if _rows(PROGRAMME_USE_SQL, params) != 1:
-            raise ApplicationError(
-                "anchor_limit_exceeded",
-                _("This would exceed the anchor's credit limit on the programme."),
-                field="amount",
-                status=409,
-            )
-        if _rows(SUPPLIER_USE_SQL, params) != 1:
+        supplier, exposure, line = _taken(params)
+        if not (supplier and exposure and line):  # refused, or a first request whose rows did not exist yet
+            _ensure_rows(programme, supplier_id)
+            supplier, exposure, line = _taken(params)
+        if not supplier:
             raise ApplicationError(
                 "supplier_limit_exceeded", _("This would exceed your sub-limit on the programme."), field="amount", status=409
             )
-        if _rows(EXPOSURE_USE_SQL, params) != 1:
+        if not exposure:
             if not FunderProfile.objects.filter(organisation_id=programme.funder_id).exists():
                 raise ApplicationError(
                     "funder_risk_assets_undeclared",
@@ -107,6 +129,13 @@ def limits_use(*, programme: Programme, supplier_id: int, amount: Decimal) -> No
             raise ApplicationError(
                 "concentration_limit_exceeded",
                 _("This would exceed the funder's concentration limit on this debtor."),
+                field="amount",
+                status=409,
+            )
+        if not line:
+            raise ApplicationError(
+                "anchor_limit_exceeded",
+                _("This would exceed the anchor's credit limit on the programme."),
                 field="amount",
                 status=409,
             )
@@ -120,13 +149,14 @@ def limits_release(*, programme_id: int, funder_id: int, debtor_id: int, supplie
         "funder": funder_id,
         "debtor": debtor_id,
     }
-    for sql in (PROGRAMME_RELEASE_SQL, SUPPLIER_RELEASE_SQL, EXPOSURE_RELEASE_SQL):
+    for sql in (SUPPLIER_RELEASE_SQL, EXPOSURE_RELEASE_SQL, PROGRAMME_RELEASE_SQL):  # the order of limits_use
         _rows(sql, params)
 
 
 def limits_release_many(amounts: dict[tuple[int, int, int, int], Decimal]) -> None:
     """Give back many financings' amounts at once: {(programme, funder, debtor, supplier): amount}.
-    Three statements on PostgreSQL (UPDATE ... FROM unnest, sums per row), a loop elsewhere."""
+    Three statements on PostgreSQL (UPDATE ... FROM unnest, sums per row; suppliers, exposures, then
+    programmes, as limits_use takes them), a loop elsewhere."""
     if not amounts:
         return
     if connection.vendor != "postgresql":
@@ -143,12 +173,6 @@ def limits_release_many(amounts: dict[tuple[int, int, int, int], Decimal]) -> No
         per_supplier[(programme_id, supplier_id)] = per_supplier.get((programme_id, supplier_id), 0) + amount
         per_exposure[(funder_id, debtor_id)] = per_exposure.get((funder_id, debtor_id), 0) + amount
     with connection.cursor() as cursor:
-        keys = sorted(per_programme)
-        cursor.execute(
-            "UPDATE supplychain_programme AS t SET utilised = t.utilised - v.amount"
-            " FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, amount) WHERE t.id = v.id",
-            [keys, [per_programme[k] for k in keys]],
-        )
         keys = sorted(per_supplier)
         cursor.execute(
             "UPDATE supplychain_supplierlimit AS t SET utilised = t.utilised - v.amount"
@@ -162,4 +186,10 @@ def limits_release_many(amounts: dict[tuple[int, int, int, int], Decimal]) -> No
             " FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[]) AS v(funder, debtor, amount)"
             " WHERE t.funder_id = v.funder AND t.debtor_id = v.debtor",
             [[k[0] for k in keys], [k[1] for k in keys], [per_exposure[k] for k in keys]],
+        )
+        keys = sorted(per_programme)
+        cursor.execute(
+            "UPDATE supplychain_programme AS t SET utilised = t.utilised - v.amount"
+            " FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, amount) WHERE t.id = v.id",
+            [keys, [per_programme[k] for k in keys]],
         )

@@ -14,7 +14,7 @@ from supplychain import services
 from supplychain.models import Encumbrance, FinancingStatus, InvoiceStatus, Programme, SupplierLimit, business_date
 from tests.p2p.factories import business_day
 
-from .factories import balance, chain, confirmed_invoice, deposit, funded
+from .factories import balance, chain, confirmed_invoice, deposit, funded, member
 
 pytestmark = pytest.mark.django_db
 
@@ -250,7 +250,9 @@ def test_limits_refuse_with_their_own_codes():
     assert Programme.objects.get(pk=c.programme.pk).utilised == D("0.00")  # nothing kept of a refused request
     services.funder_risk_assets_declare(user=c.funder, risk_assets="100000.00")
     services.financing_request(user=c.supplier, programme_id=c.programme.pk, invoice_id=mid.pk)
-    other = confirmed_invoice(c, face="500.00")
+    second_supplier = member()
+    other = confirmed_invoice(c, face="500.00", supplier=second_supplier)
     with pytest.raises(ApplicationError) as exc:
-        services.financing_request(user=c.supplier, programme_id=c.programme.pk, invoice_id=other.pk, amount="460.00")
-    assert exc.value.code == "anchor_limit_exceeded"  # 550 + 460 > 1,000
+        services.financing_request(user=second_supplier, programme_id=c.programme.pk, invoice_id=other.pk, amount="460.00")
+    assert exc.value.code == "anchor_limit_exceeded"  # 550 + 460 > 1,000, though within the second supplier's sub-limit
+    assert not SupplierLimit.objects.filter(supplier=second_supplier.organisation, utilised__gt=0).exists()
