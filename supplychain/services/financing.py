@@ -74,7 +74,7 @@ def price(
 
 def _programme(programme_id) -> Programme:
     try:
-        programme = Programme.objects.select_related("funder", "anchor").filter(pk=int(programme_id), active=True).first()
+        programme = Programme.objects.filter(pk=int(programme_id), active=True).first()
     except (TypeError, ValueError):
         programme = None
     if programme is None:
@@ -83,22 +83,30 @@ def _programme(programme_id) -> Programme:
 
 
 def _asset(user: User, *, invoice_id=None, certificate_id=None):
-    """The invoice or certificate the user's organisation holds, or not_found."""
+    """The invoice or certificate the user's organisation holds; permission_denied if the user may
+    see it but does not hold it, not_found otherwise."""
     from ..selectors import certificate_list, invoice_list
 
     if (invoice_id in (None, "")) == (certificate_id in (None, "")):
         raise ApplicationError("invalid_asset", _("Name one invoice or one certificate."), field="invoice")
+    is_invoice = invoice_id not in (None, "")
     try:
-        if invoice_id not in (None, ""):
-            asset = invoice_list(user=user).filter(pk=int(invoice_id)).first()
-        else:
-            asset = certificate_list(user=user).filter(pk=int(certificate_id)).first()
+        pk = int(invoice_id if is_invoice else certificate_id)
     except (TypeError, ValueError):
-        asset = None
+        pk = None
+    org = user.organisation_id if user.is_authenticated else None
+    asset = None
+    if pk is not None and org is not None:  # the usual case, in one plain query: the holder asks
+        if is_invoice:
+            asset = Invoice.objects.filter(pk=pk, supplier_id=org).first()
+        else:
+            asset = PayableCertificate.objects.filter(pk=pk, holder_id=org).first()
     if asset is None:
+        visible = pk is not None and (invoice_list if is_invoice else certificate_list)(user=user).filter(pk=pk).exists()
+        if visible:
+            raise ApplicationError("permission_denied", _("Only the holder asks to finance it."))
         raise ApplicationError("not_found", _("No such invoice or certificate."), status=404)
-    holder = asset.supplier_id if isinstance(asset, Invoice) else asset.holder_id
-    require_manager_of(user, holder, visible=True, not_found="")
+    require_manager_of(user, org, visible=True, not_found="")
     return asset
 
 

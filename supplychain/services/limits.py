@@ -16,6 +16,7 @@ path, and the ORM would spend longer building the statement than the database ru
 A refusal raises ApplicationError; the caller's transaction (or savepoint) rolls back what fitted.
 """
 
+import contextlib
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
@@ -110,7 +111,10 @@ def limits_use(*, programme: Programme, supplier_id: int, amount: Decimal) -> No
         "debtor": programme.anchor_id,
         "share": connection.ops.adapt_decimalfield_value(concentration_share(programme)),
     }
-    with transaction.atomic():
+    # What fitted before a refusal is undone by the caller's transaction, which the raise rolls back
+    # (financing_request runs in its own atomic block); the stepwise path (the SQLite demo) keeps a
+    # savepoint of its own, the one statement on PostgreSQL saves the round trips.
+    with transaction.atomic() if connection.vendor != "postgresql" else contextlib.nullcontext():
         supplier, exposure, line = _taken(params)
         if not (supplier and exposure and line):  # refused, or a first request whose rows did not exist yet
             _ensure_rows(programme, supplier_id)
