@@ -23,7 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from platform_core.accounts.models import User
+from platform_core.accounts.models import PlatformProperty, User
+from platform_core.accounts.services import entity_require_open
 from platform_core.audit import audit_record
 from platform_core.errors import ApplicationError
 from platform_core.ledger.services import fee_changes, transaction_post
@@ -44,7 +45,7 @@ from ..models import (
     Programme,
     business_date,
 )
-from ._common import entity_open, require_manager_of, rules, wallets_of
+from ._common import require_manager_of, rules, wallets_of
 from .certificates import split_off
 from .limits import limits_release, limits_use
 from .registry import asset_is_encumbered, encumbrance_register
@@ -74,7 +75,7 @@ def price(
 
 def _programme(programme_id) -> Programme:
     try:
-        programme = Programme.objects.filter(pk=int(programme_id), active=True).first()
+        programme = Programme.objects.select_related("entity").filter(pk=int(programme_id), active=True).first()
     except (TypeError, ValueError):
         programme = None
     if programme is None:
@@ -183,8 +184,8 @@ def financing_request(*, user: User, programme_id, invoice_id=None, certificate_
     a child the holder keeps, and that child is financed."""
     now = now or timezone.now()
     today = business_date(now)
-    entity_open()
     programme = _programme(programme_id)
+    entity_require_open(programme.entity, PlatformProperty.SUPPLY_CHAIN_FINANCE)  # the programme's operator takes new business
     with transaction.atomic():
         asset = _asset(user, invoice_id=invoice_id, certificate_id=certificate_id)
         if isinstance(asset, PayableCertificate):
