@@ -28,6 +28,8 @@ def encumbrance_register(*, financing: Financing, check: bool = True) -> Encumbr
 
 
 def encumbrances_release(*, financing_ids, now=None) -> int:
-    return Encumbrance.objects.filter(financing_id__in=list(financing_ids), released_at__isnull=True).update(
+    from ._common import ids_in
+
+    return Encumbrance.objects.filter(ids_in("financing_id", financing_ids), released_at__isnull=True).update(
         released_at=now or timezone.now()
     )

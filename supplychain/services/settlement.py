@@ -8,8 +8,9 @@ invoice pays P to the supplier. Certificates: on the due date the anchor pays ev
 its balance (a financed one: the funder first, the reserve to its holder), and whatever the
 certified invoices owe beyond the certificate's face to their supplier.
 
-All of one anchor's maturities in a batch are ONE ledger transaction (one leg per wallet), in the
-same database transaction as the statuses, the released encumbrances and the limits given back.
+All of a batch's maturities are ONE ledger transaction (one leg per wallet), in the same database
+transaction as the statuses, the released encumbrances and the limits given back, in a constant
+number of statements whatever the batch holds.
 An anchor whose wallet does not cover a maturity leaves it (and its financing) overdue; the overdue
 sweep asks again each run and, after the programme's grace days, defaults it (with recourse the
 advance becomes a claim on the supplier).
@@ -28,7 +29,7 @@ from django.utils import timezone
 
 from platform_core.db import rows_update
 from platform_core.ledger.models import Account
-from platform_core.ledger.services import accounts_lock, transaction_post
+from platform_core.ledger.services import transaction_post
 from platform_core.money import ZERO
 from platform_core.state import transition_many
 
@@ -45,7 +46,7 @@ from ..models import (
     PayableCertificate,
     business_date,
 )
-from ._common import rules, wallets_of
+from ._common import accounts_lock_many, ids_in, rules, wallets_of
 from .limits import limits_release_many
 from .registry import encumbrances_release
 
@@ -59,7 +60,8 @@ class _Payout:
     """What one anchor's maturities in a batch move, built up before one posting."""
 
     def __init__(self):
-        self.credits: dict[int, Decimal] = defaultdict(Decimal)  # organisation id -> amount
+        self.credits: dict[int, Decimal] = defaultdict(Decimal)  # organisation id -> amount received
+        self.debits: dict[int, Decimal] = defaultdict(Decimal)  # anchor id -> amount paid
         self.total = ZERO
         self.financings: dict[int, dict] = {}  # financing id -> figures
         self.released: list[Financing] = []
@@ -68,6 +70,10 @@ class _Payout:
         if amount > 0:
             self.credits[organisation_id] += amount
             self.total += amount
+
+    def charge(self, anchor_id: int, amount: Decimal) -> None:
+        if amount > 0:
+            self.debits[anchor_id] += amount
 
     def financed(self, financing: Financing, payable: Decimal) -> Decimal:
         """Pay the funder first; return the reserve left for the holder."""
@@ -84,25 +90,29 @@ class _Payout:
         return payable - to_funder
 
 
-def _live_financings(**asset_filter) -> dict[int, Financing]:
-    rows = Financing.objects.select_for_update().filter(status__in=list(FINANCING_LIVE), **asset_filter).order_by("pk")
+def _live_financings(asset_filter: Q) -> dict[int, Financing]:
+    rows = Financing.objects.select_for_update().filter(asset_filter, status__in=list(FINANCING_LIVE)).order_by("pk")
     return {f.invoice_id or f.certificate_id: f for f in rows}
 
 
-def _anchor_balance(anchor_id: int, currency: str, payouts_to) -> tuple[dict, Decimal]:
-    """Lock the anchor's and the payees' wallets (pk order, as a posting does); the anchor's balance."""
-    wallets = wallets_of({anchor_id, *payouts_to}, currency)
-    accounts_lock([w.pk for w in wallets.values()])
-    balance = Account.objects.filter(pk=wallets[anchor_id].pk).values_list("balance", flat=True).get()
-    return wallets, balance
+def _wallets_locked(anchor_ids, payees, currency: str) -> tuple[dict, dict]:
+    """Lock the anchors' and the payees' wallets (pk order, as a posting does); the anchors' balances."""
+    wallets = wallets_of({*anchor_ids, *payees}, currency)
+    accounts_lock_many([w.pk for w in wallets.values()])
+    by_account = dict(Account.objects.filter(ids_in("pk", [wallets[a].pk for a in anchor_ids])).values_list("pk", "balance"))
+    return wallets, {a: by_account[wallets[a].pk] for a in anchor_ids}
 
 
-def _post(anchor_id: int, currency: str, payout: _Payout, wallets: dict, memo: str) -> None:
-    if payout.total <= 0:
+def _post(currency: str, payout: _Payout, wallets: dict, memo: str) -> None:
+    """ONE ledger transaction: every paying anchor's wallet out, every payee's in."""
+    if not payout.debits:
         return
     transaction_post(
         kind="scf_maturity",
-        changes=[(wallets[anchor_id], -payout.total), *((wallets[org], amount) for org, amount in payout.credits.items())],
+        changes=[
+            *((wallets[org], -amount) for org, amount in payout.debits.items()),
+            *((wallets[org], amount) for org, amount in payout.credits.items()),
+        ],
         memo=memo,
     )
 
@@ -118,7 +128,7 @@ def _close_financings(payout: _Payout, now) -> None:
         *[(name, {pk: f[name] for pk, f in payout.financings.items()}) for name in ("reserve_paid", "recourse_claim", "loss")],
     )
     transition_many(
-        Financing.objects.filter(pk__in=ids),
+        Financing.objects.filter(ids_in("pk", ids)),
         FinancingStatus.PAID,
         transitions=FINANCING_TRANSITIONS,
         note="paid at maturity",
@@ -133,10 +143,10 @@ def _close_financings(payout: _Payout, now) -> None:
 
 def _mark_late(model, ids, transitions, status, financing_ids, now) -> None:
     if ids:
-        transition_many(model.objects.filter(pk__in=ids), status, transitions=transitions, note="not paid at maturity")
+        transition_many(model.objects.filter(ids_in("pk", ids)), status, transitions=transitions, note="not paid at maturity")
     if financing_ids:
         transition_many(
-            Financing.objects.filter(pk__in=financing_ids, status=FinancingStatus.FUNDED),
+            Financing.objects.filter(ids_in("pk", financing_ids), status=FinancingStatus.FUNDED),
             FinancingStatus.OVERDUE,
             transitions=FINANCING_TRANSITIONS,
             note="the anchor did not pay at maturity",
@@ -147,56 +157,61 @@ def _mark_late(model, ids, transitions, status, financing_ids, now) -> None:
 
 
 def invoices_settle(*, invoice_ids, now=None) -> dict:
-    """Settle these invoices (those due and unpaid), one posting per anchor and currency."""
+    """Settle these invoices (those due and unpaid): each anchor pays what its wallet covers, oldest
+    first; one ledger transaction per currency, the statuses, audit rows, registry and limits in a
+    constant number of statements whatever the batch holds."""
     now = now or timezone.now()
     today = business_date(now)
     result = {"paid": 0, "unpaid": 0}
     with transaction.atomic():
         invoices = list(
             Invoice.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=list(invoice_ids), status__in=list(INVOICE_DUE | INVOICE_LATE), due_date__lte=today)
+            .filter(ids_in("pk", invoice_ids), status__in=list(INVOICE_DUE | INVOICE_LATE), due_date__lte=today)
             .order_by("pk")
         )
         if not invoices:
             return result
-        financings = _live_financings(invoice_id__in=[i.pk for i in invoices])
-        groups = defaultdict(list)
+        financings = _live_financings(ids_in("invoice_id", [i.pk for i in invoices]))
+        by_currency = defaultdict(list)
         for invoice in invoices:
-            groups[(invoice.anchor_id, invoice.currency)].append(invoice)
-        for (anchor_id, currency), group in sorted(groups.items()):
+            by_currency[invoice.currency].append(invoice)
+        paid, unpaid = [], []
+        for currency, group in sorted(by_currency.items()):
+            anchors = {i.anchor_id for i in group}
             payees = {i.supplier_id for i in group} | {financings[i.pk].funder_id for i in group if i.pk in financings}
-            wallets, balance = _anchor_balance(anchor_id, currency, payees)
-            payout, paid, unpaid = _Payout(), [], []
+            wallets, balances = _wallets_locked(anchors, payees, currency)
+            payout = _Payout()
             for invoice in sorted(group, key=lambda i: (i.due_date, i.pk)):
                 payable = invoice.payable_amount
-                if payout.total + payable > balance:
+                if payout.debits[invoice.anchor_id] + payable > balances[invoice.anchor_id]:
                     unpaid.append(invoice)
                     continue
+                payout.charge(invoice.anchor_id, payable)
                 financing = financings.get(invoice.pk)
                 reserve = payout.financed(financing, payable) if financing else payable
                 payout.pay(invoice.supplier_id, reserve)
                 paid.append(invoice.pk)
-            _post(anchor_id, currency, payout, wallets, f"Maturity of {len(paid)} invoice(s)")
-            if paid:
-                transition_many(
-                    Invoice.objects.filter(pk__in=paid),
-                    InvoiceStatus.PAID,
-                    transitions=INVOICE_TRANSITIONS,
-                    note="paid at maturity",
-                    extra={"paid_at": now},
-                )
+            payout.debits = {a: amount for a, amount in payout.debits.items() if amount > 0}
+            _post(currency, payout, wallets, f"Maturity of {len(group)} invoice(s) due")
             _close_financings(payout, now)
-            newly_late = [i.pk for i in unpaid if i.status in INVOICE_DUE]
-            _mark_late(
-                Invoice,
-                newly_late,
-                INVOICE_TRANSITIONS,
-                InvoiceStatus.OVERDUE,
-                [financings[i].pk for i in newly_late if i in financings],
-                now,
+        if paid:
+            transition_many(
+                Invoice.objects.filter(ids_in("pk", paid)),
+                InvoiceStatus.PAID,
+                transitions=INVOICE_TRANSITIONS,
+                note="paid at maturity",
+                extra={"paid_at": now},
             )
-            result["paid"] += len(paid)
-            result["unpaid"] += len(unpaid)
+        newly_late = [i.pk for i in unpaid if i.status in INVOICE_DUE]
+        _mark_late(
+            Invoice,
+            newly_late,
+            INVOICE_TRANSITIONS,
+            InvoiceStatus.OVERDUE,
+            [financings[i].pk for i in newly_late if i in financings],
+            now,
+        )
+        result["paid"], result["unpaid"] = len(paid), len(unpaid)
     return result
 
 
@@ -219,10 +234,11 @@ def certificate_settle(*, root_id: int, now=None) -> bool:
         if root is None or root.due_date > today:
             return False
         invoices = list(root.invoices.select_for_update().exclude(status=InvoiceStatus.PAID).order_by("pk"))
-        financings = _live_financings(certificate_id__in=[c.pk for c in tree])
+        financings = _live_financings(Q(certificate_id__in=[c.pk for c in tree]))
         remainder = sum((i.payable_amount for i in invoices), ZERO) - root.face_amount
         payees = {c.holder_id for c in tree} | {f.funder_id for f in financings.values()}
-        wallets, balance = _anchor_balance(root.anchor_id, root.currency, payees)
+        wallets, balances = _wallets_locked({root.anchor_id}, payees, root.currency)
+        balance = balances[root.anchor_id]
         payout = _Payout()
         for certificate in tree:
             if certificate.balance <= 0:
@@ -242,7 +258,8 @@ def certificate_settle(*, root_id: int, now=None) -> bool:
                 now,
             )
             return False
-        _post(root.anchor_id, root.currency, payout, wallets, f"Maturity of certificate {root.pk}")
+        payout.charge(root.anchor_id, payout.total)
+        _post(root.currency, payout, wallets, f"Maturity of certificate {root.pk}")
         transition_many(
             PayableCertificate.objects.filter(pk__in=[c.pk for c in tree]),
             CertificateStatus.PAID,
@@ -326,7 +343,7 @@ def _default_past_grace(today: datetime.date, *, invoice_ids, root_ids) -> int:
         overdue = list(
             Financing.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status=FinancingStatus.OVERDUE)
-            .filter(Q(invoice_id__in=invoice_ids) | Q(certificate__root_id__in=root_ids) | Q(certificate_id__in=root_ids))
+            .filter(ids_in("invoice_id", invoice_ids) | Q(certificate__root_id__in=root_ids) | Q(certificate_id__in=root_ids))
             .select_related("programme")
             .order_by("pk")
         )
@@ -339,7 +356,7 @@ def _default_past_grace(today: datetime.date, *, invoice_ids, root_ids) -> int:
                 ("loss", {f.pk: (ZERO if f.recourse else f.advance - f.collected) for f in due}),
             )
             transition_many(
-                Financing.objects.filter(pk__in=[f.pk for f in due]),
+                Financing.objects.filter(ids_in("pk", [f.pk for f in due])),
                 FinancingStatus.DEFAULTED,
                 transitions=FINANCING_TRANSITIONS,
                 note="unpaid after the grace days",
@@ -347,13 +364,13 @@ def _default_past_grace(today: datetime.date, *, invoice_ids, root_ids) -> int:
         financed_grace = {f.invoice_id: f.programme.grace_days for f in overdue if f.invoice_id}
         invoices = [
             pk
-            for pk, due_date in Invoice.objects.filter(pk__in=invoice_ids, status=InvoiceStatus.OVERDUE).values_list(
+            for pk, due_date in Invoice.objects.filter(ids_in("pk", invoice_ids), status=InvoiceStatus.OVERDUE).values_list(
                 "pk", "due_date"
             )
             if _grace_passed(due_date, financed_grace.get(pk, grace_default), today)
         ]
         moved = transition_many(
-            Invoice.objects.filter(pk__in=invoices),
+            Invoice.objects.filter(ids_in("pk", invoices)),
             InvoiceStatus.DEFAULTED,
             transitions=INVOICE_TRANSITIONS,
             note="unpaid after the grace days",
