@@ -19,7 +19,7 @@ Memory: the growth of the service process's peak RSS, read every 20 batches (fla
 
     DJANGO_SETTINGS_MODULE=platform_core.settings.test .venv/bin/python bench/bench_scf_maturity.py
 
-Env: BENCH_FINANCINGS (default 200000; both worlds together).
+Env: BENCH_FINANCINGS (default 200000; both worlds together), BENCH_BATCH (default: the rule pack's SWEEP_BATCH).
 """
 
 import datetime
@@ -39,6 +39,7 @@ DAY_A = datetime.date(2026, 3, 16)
 DAY_B = DAY_A + datetime.timedelta(days=30)
 GRACE = 5
 GOAL = 1.5
+BATCH = int(os.environ.get("BENCH_BATCH", "0")) or None  # default: SUPPLYCHAIN["SWEEP_BATCH"]
 
 
 def _noon(day: datetime.date) -> datetime.datetime:
@@ -217,7 +218,7 @@ def service(day: datetime.date) -> dict:
     started = time.perf_counter()
     runs, paid, unpaid = 0, 0, 0
     while True:
-        result = services.maturities_settle(now=_noon(day))
+        result = services.maturities_settle(now=_noon(day), batch=BATCH)
         runs += 1
         paid, unpaid = paid + result["paid"], unpaid + result["unpaid"]
         if runs % 20 == 0:
@@ -229,7 +230,7 @@ def service(day: datetime.date) -> dict:
     cursor, defaulted = (0, 0), 0
     started = time.perf_counter()
     while cursor is not None:
-        result = services.overdue_sweep(now=later, after_invoice=cursor[0], after_certificate=cursor[1])
+        result = services.overdue_sweep(now=later, batch=BATCH, after_invoice=cursor[0], after_certificate=cursor[1])
         defaulted += result["defaulted"]
         cursor = result["next"]
     swept = time.perf_counter() - started
@@ -266,9 +267,9 @@ SETTLE_SQL = [
          FROM (SELECT key, sum(amount) AS amount FROM legs GROUP BY key) s WHERE a.key = s.key""",
     # statuses and their audit rows
     """INSERT INTO platform_core_auditevent (content_type_id, object_id, action, from_value, to_value, note, data, created_at)
-       SELECT %(invoice_ct)s, invoice_id::text, 'status_changed', 'financed', CASE WHEN paid THEN 'paid' ELSE 'overdue' END, '', '{}', now() FROM due
+       SELECT %(invoice_ct)s, invoice_id::text, 'status_changed', 'financed', CASE WHEN paid THEN 'paid' ELSE 'overdue' END, '', '{}'::jsonb, now() FROM due
        UNION ALL
-       SELECT %(financing_ct)s, financing_id::text, 'status_changed', 'funded', CASE WHEN paid THEN 'paid' ELSE 'overdue' END, '', '{}', now() FROM due""",
+       SELECT %(financing_ct)s, financing_id::text, 'status_changed', 'funded', CASE WHEN paid THEN 'paid' ELSE 'overdue' END, '', '{}'::jsonb, now() FROM due""",
     """UPDATE supplychain_invoice i SET status = CASE WHEN d.paid THEN 'paid' ELSE 'overdue' END,
               paid_at = CASE WHEN d.paid THEN now() END, updated_at = now() FROM due d WHERE i.id = d.invoice_id""",
     """UPDATE supplychain_financing f SET status = CASE WHEN d.paid THEN 'paid' ELSE 'overdue' END,
@@ -292,9 +293,9 @@ SWEEP_SQL = [
        SELECT f.id AS financing_id, f.invoice_id FROM supplychain_financing f
         WHERE f.status = 'overdue' AND f.debtor_id = ANY(%(anchors)s) AND f.due_date + %(grace)s < %(today)s""",
     """INSERT INTO platform_core_auditevent (content_type_id, object_id, action, from_value, to_value, note, data, created_at)
-       SELECT %(financing_ct)s, financing_id::text, 'status_changed', 'overdue', 'defaulted', '', '{}', now() FROM late
+       SELECT %(financing_ct)s, financing_id::text, 'status_changed', 'overdue', 'defaulted', '', '{}'::jsonb, now() FROM late
        UNION ALL
-       SELECT %(invoice_ct)s, invoice_id::text, 'status_changed', 'overdue', 'defaulted', '', '{}', now() FROM late""",
+       SELECT %(invoice_ct)s, invoice_id::text, 'status_changed', 'overdue', 'defaulted', '', '{}'::jsonb, now() FROM late""",
     """UPDATE supplychain_financing f SET status = 'defaulted', recourse_claim = f.advance - f.collected, updated_at = now()
          FROM late l WHERE f.id = l.financing_id""",
     """UPDATE supplychain_invoice i SET status = 'defaulted', updated_at = now() FROM late l WHERE i.id = l.invoice_id""",

@@ -98,3 +98,41 @@ def accounts_lock_many(account_ids) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT id FROM ledger_account WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE", [ids])
+
+
+def transition_ids(model, ids, to: str, *, transitions: dict, note: str = "", extra: dict | None = None, also=None) -> int:
+    """platform_core.state.transition_many for a batch of ids, with the ids as ONE array parameter on
+    PostgreSQL (lock the rows skipping those another transaction holds, the audit rows in one
+    INSERT ... SELECT, one UPDATE): a statement with thousands of placeholders costs the driver more
+    to split than the database to run. `also` narrows the rows further (a Q). Returns how many moved."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import transaction
+    from django.utils import timezone
+
+    from platform_core.models import AuditEvent
+    from platform_core.state import transition_many
+
+    ids = list(ids)
+    if not ids:
+        return 0
+    queryset = model.objects.filter(ids_in("pk", ids), *([also] if also is not None else []))
+    if connection.vendor != "postgresql":
+        return transition_many(queryset, to, transitions=transitions, note=note, extra=extra)
+    with transaction.atomic():
+        rows = list(queryset.select_for_update(skip_locked=True).values_list("pk", "status"))
+        moving = [pk for pk, current in rows if to in transitions[current]]
+        if not moving:
+            return 0
+        now = timezone.now()
+        quote = connection.ops.quote_name
+        audit = AuditEvent._meta
+        columns = ["content_type", "object_id", "action", "from_value", "to_value", "actor", "note", "data", "created_at"]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(audit.db_table)} ({', '.join(quote(audit.get_field(c).column) for c in columns)}) "
+                f"SELECT %s, CAST(id AS TEXT), 'status_changed', status, %s, NULL, %s, '{{}}', %s "
+                f"FROM {quote(model._meta.db_table)} WHERE id = ANY(%s::bigint[])",
+                [ContentType.objects.get_for_model(model).pk, to, note, now, moving],
+            )
+        model.objects.filter(ids_in("pk", moving)).update(status=to, updated_at=now, **(extra or {}))
+    return len(moving)

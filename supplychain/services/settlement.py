@@ -46,7 +46,7 @@ from ..models import (
     PayableCertificate,
     business_date,
 )
-from ._common import accounts_lock_many, ids_in, rules, wallets_of
+from ._common import accounts_lock_many, ids_in, rules, transition_ids, wallets_of
 from .limits import limits_release_many
 from .registry import encumbrances_release
 
@@ -127,8 +127,9 @@ def _close_financings(payout: _Payout, now) -> None:
         {pk: f["collected"] for pk, f in payout.financings.items()},
         *[(name, {pk: f[name] for pk, f in payout.financings.items()}) for name in ("reserve_paid", "recourse_claim", "loss")],
     )
-    transition_many(
-        Financing.objects.filter(ids_in("pk", ids)),
+    transition_ids(
+        Financing,
+        ids,
         FinancingStatus.PAID,
         transitions=FINANCING_TRANSITIONS,
         note="paid at maturity",
@@ -143,11 +144,13 @@ def _close_financings(payout: _Payout, now) -> None:
 
 def _mark_late(model, ids, transitions, status, financing_ids, now) -> None:
     if ids:
-        transition_many(model.objects.filter(ids_in("pk", ids)), status, transitions=transitions, note="not paid at maturity")
+        transition_ids(model, ids, status, transitions=transitions, note="not paid at maturity")
     if financing_ids:
-        transition_many(
-            Financing.objects.filter(ids_in("pk", financing_ids), status=FinancingStatus.FUNDED),
+        transition_ids(
+            Financing,
+            financing_ids,
             FinancingStatus.OVERDUE,
+            also=Q(status=FinancingStatus.FUNDED),
             transitions=FINANCING_TRANSITIONS,
             note="the anchor did not pay at maturity",
         )
@@ -195,8 +198,9 @@ def invoices_settle(*, invoice_ids, now=None) -> dict:
             _post(currency, payout, wallets, f"Maturity of {len(group)} invoice(s) due")
             _close_financings(payout, now)
         if paid:
-            transition_many(
-                Invoice.objects.filter(ids_in("pk", paid)),
+            transition_ids(
+                Invoice,
+                paid,
                 InvoiceStatus.PAID,
                 transitions=INVOICE_TRANSITIONS,
                 note="paid at maturity",
@@ -355,8 +359,9 @@ def _default_past_grace(today: datetime.date, *, invoice_ids, root_ids) -> int:
                 {f.pk: (f.advance - f.collected if f.recourse else ZERO) for f in due},
                 ("loss", {f.pk: (ZERO if f.recourse else f.advance - f.collected) for f in due}),
             )
-            transition_many(
-                Financing.objects.filter(ids_in("pk", [f.pk for f in due])),
+            transition_ids(
+                Financing,
+                [f.pk for f in due],
                 FinancingStatus.DEFAULTED,
                 transitions=FINANCING_TRANSITIONS,
                 note="unpaid after the grace days",
@@ -369,8 +374,9 @@ def _default_past_grace(today: datetime.date, *, invoice_ids, root_ids) -> int:
             )
             if _grace_passed(due_date, financed_grace.get(pk, grace_default), today)
         ]
-        moved = transition_many(
-            Invoice.objects.filter(ids_in("pk", invoices)),
+        moved = transition_ids(
+            Invoice,
+            invoices,
             InvoiceStatus.DEFAULTED,
             transitions=INVOICE_TRANSITIONS,
             note="unpaid after the grace days",
