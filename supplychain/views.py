@@ -143,11 +143,12 @@ def _supplier_board(user, org, today) -> dict:
         .filter(holder=org, balance__gt=0)
         .exclude(status=CertificateStatus.PAID)[:LIST_LIMIT]
     )
+    requests = list(selectors.financing_list(user=user).filter(requester=org)[:LIST_LIMIT])
+    asked = {f.invoice_id for f in requests if f.status in (FinancingStatus.REQUESTED, FinancingStatus.APPROVED)}
     programmes = _programmes_for({i.anchor_id for i in invoices} | {c.anchor_id for c in certificates})
-    for asset in invoices:
-        asset.best = (
-            _best_today(asset, programmes.get(asset.anchor_id, ()), today) if asset.status == InvoiceStatus.CONFIRMED else None
-        )
+    for asset in invoices:  # what it could raise today, unless a funder is already answering a request for it
+        financeable = asset.status == InvoiceStatus.CONFIRMED and asset.pk not in asked
+        asset.best = _best_today(asset, programmes.get(asset.anchor_id, ()), today) if financeable else None
     for asset in certificates:
         asset.best = (
             _best_today(asset, programmes.get(asset.anchor_id, ()), today) if asset.status == CertificateStatus.ACTIVE else None
@@ -155,7 +156,7 @@ def _supplier_board(user, org, today) -> dict:
     return {
         "my_invoices": invoices,
         "my_certificates": certificates,
-        "my_requests": list(selectors.financing_list(user=user).filter(requester=org)[:LIST_LIMIT]),
+        "my_requests": requests,
         "my_limits": list(SupplierLimit.objects.filter(supplier=org).select_related("programme__funder", "programme__anchor")),
     }
 

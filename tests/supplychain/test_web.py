@@ -1,6 +1,7 @@
 """The supply-chain pages by role, documents, and the admin (regulators read only)."""
 
 import datetime
+import re
 import struct
 import zlib
 
@@ -53,6 +54,9 @@ def test_supplier_registers_an_invoice_with_its_document_and_sees_what_it_could_
     assert "W-1" in page and "996.67" in page  # could raise today
     detail = client.get(f"/scf/invoices/{invoice.pk}/").content.decode()
     assert "996.67" in detail and "Request financing" in detail
+    services.financing_request(user=c.supplier, programme_id=c.programme.pk, invoice_id=invoice.pk)
+    row = re.search(rf'<tr data-invoice="{invoice.pk}">.*?</tr>', client.get("/scf/").content.decode(), flags=re.S).group(0)
+    assert "996.67" not in row  # a funder is answering a request for it already
 
 
 @pytest.mark.parametrize(
