@@ -103,3 +103,10 @@ def test_expiry_task_expires_unfunded_requests_in_batches(eager, batch_of_one):
     assert set(Financing.objects.values_list("status", flat=True)) == {FinancingStatus.EXPIRED}
     c.programme.refresh_from_db()
     assert c.programme.utilised == 0
+
+
+def test_the_jobs_on_an_empty_book_do_nothing():
+    assert services.maturities_settle() == {"paid": 0, "unpaid": 0, "certificates_paid": 0, "more": False}
+    assert services.overdue_sweep() == {"paid": 0, "defaulted": 0, "next": None}
+    assert services.financings_expire() == (0, False)
+    assert services.maturity_reminders_send() == 0
