@@ -147,3 +147,36 @@ def test_16_concurrent_requests_never_overshoot_a_limit(limits, fits, code, supp
     assert SupplierLimit.objects.filter(programme=c.programme).aggregate(s=Sum("utilised"))["s"] == used
     assert FunderExposure.objects.get(funder=c.funder.organisation).amount == used
     assert Financing.objects.count() == fits
+
+
+def test_two_settlement_runs_at_once_pay_every_maturity_once(settings):
+    from tests.p2p.factories import business_day
+
+    settings.SUPPLYCHAIN = {**settings.SUPPLYCHAIN, "SWEEP_BATCH": 3}
+    c = chain(annual_rate="0.06", fee_rate="0")
+    deposit(c.funder, "20000.00")
+    deposit(c.anchor, "20000.00")
+    invoices = [confirmed_invoice(c, face="1000.00", days=10) for _ in range(10)]
+    for invoice in invoices[:5]:
+        financing = services.financing_request(user=c.supplier, programme_id=c.programme.pk, invoice_id=invoice.pk)
+        services.financing_approve(user=c.funder, financing_id=financing.pk)
+        services.financing_fund(user=c.funder, financing_id=financing.pk)
+    supplier_before = Decimal(balance(c.supplier))
+
+    def settle_all():
+        with business_day(invoices[0].due_date):
+            paid = 0
+            while True:
+                result = services.maturities_settle()
+                paid += result["paid"]
+                if not result["more"]:
+                    return paid
+
+    results = _concurrently([settle_all, settle_all], workers=2)
+
+    assert sum(results) == 10  # each maturity paid by one run or the other, never both
+    assert set(Invoice.objects.values_list("status", flat=True)) == {InvoiceStatus.PAID}
+    assert balance(c.anchor) == "10000.00"
+    assert Decimal(balance(c.supplier)) - supplier_before == Decimal("5000.00")  # the unfinanced five, paid once
+    assert Decimal(balance(c.funder)) == Decimal("20000.00") - 5 * Financing.objects.first().funder_outlay + Decimal("5000.00")
+    assert ledger_problems() == []
