@@ -256,3 +256,24 @@ def test_limits_refuse_with_their_own_codes():
         services.financing_request(user=second_supplier, programme_id=c.programme.pk, invoice_id=other.pk, amount="460.00")
     assert exc.value.code == "anchor_limit_exceeded"  # 550 + 460 > 1,000, though within the second supplier's sub-limit
     assert not SupplierLimit.objects.filter(supplier=second_supplier.organisation, utilised__gt=0).exists()
+
+
+@pytest.mark.parametrize(("recourse", "claim", "loss"), [(True, "2000.00", "0.00"), (False, "0.00", "2000.00")])
+def test_dilution_beyond_the_reserve_is_a_claim_on_the_supplier_or_the_funders_loss(recourse, claim, loss):
+    c = chain(product="receivables_factoring", annual_rate="0.072", fee_rate="0.002", recourse=recourse)
+    invoice = confirmed_invoice(c, face="50000.00", days=90)
+    deposit(c.funder, "100000.00")
+    deposit(c.anchor, "100000.00")
+    financing = funded(c, invoice)
+    services.dilution_add(user=c.anchor, invoice_id=invoice.pk, amount="12000.00", reason="Half the lot returned")
+
+    with business_day(invoice.due_date):
+        services.maturities_settle()
+
+    financing.refresh_from_db()
+    assert balance(c.anchor) == "62000.00"  # paid 38,000.00 = face - dilution
+    assert balance(c.funder) == "98720.00"  # collected all of it: 38,000.00 on 39,280.00 paid out
+    assert balance(c.supplier) == "39200.00"  # no reserve left
+    assert (financing.collected, financing.reserve_paid) == (D("38000.00"), D("0.00"))
+    assert (financing.recourse_claim, financing.loss) == (D(claim), D(loss))  # the 2,000.00 below the advance
+    assert ledger_problems() == []
