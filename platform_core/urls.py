@@ -19,6 +19,7 @@ urlpatterns = [
     path("campaigns/", include("crowdfunding.urls")),
     path("loans/", include("p2p.urls")),
     path("disclosures/", include("platform_core.disclosures.urls")),
+    path("scf/", include("supplychain.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("platform_core.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("crowdfunding.api.urls")),
     path("", include("p2p.api.urls")),
     path("", include("platform_core.disclosures.api.urls")),
+    path("", include("supplychain.api.urls")),
 ]

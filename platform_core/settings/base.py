@@ -214,6 +214,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "p2p.tasks.overdue_sweep",
         "schedule": crontab(hour=0, minute=30),
     },
+    "scf-maturity-reminders": {
+        "task": "supplychain.tasks.maturity_reminders",
+        "schedule": crontab(hour=1, minute=0),
+    },
+    "scf-maturities-settle": {  # 10:00 on the business day (Asia/Shanghai); the sweep asks again an hour later
+        "task": "supplychain.tasks.maturities_settle",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "scf-overdue-sweep": {
+        "task": "supplychain.tasks.overdue_sweep",
+        "schedule": crontab(hour=3, minute=0),
+    },
+    "scf-financings-expire": {
+        "task": "supplychain.tasks.financings_expire",
+        "schedule": timedelta(minutes=15),
+    },
     "payments-reconcile": {
         "task": "platform_core.ledger.tasks.payments_reconcile",
         "schedule": timedelta(minutes=5),
@@ -384,6 +400,24 @@ P2P = {
     "WRITE_OFF_AFTER_DAYS": 121,
     "DELINQUENCY_BUCKETS": [(1, 30, "1-30"), (31, 60, "31-60"), (61, 90, "61-90"), (91, None, "90+")],
     "SWEEP_BATCH": 5000,
+}
+
+# Supply-chain finance rule pack (DOMAIN.md section 4; China commercial factoring rules 2019 for the
+# concentration limits; the 2025 rules for certificate tenors).
+SUPPLYCHAIN = {
+    "DAY_BASIS": 360,  # or 365, per programme
+    "ADVANCE_RATE": {"payables_finance": Decimal("1.0000"), "receivables_factoring": Decimal("0.8000")},
+    "FEE_RATE": Decimal("0.00200"),  # platform fee, of the advance, taken from the supplier's proceeds
+    "MAX_TENOR_DAYS": 180,  # default tenor ceiling of invoices, certificates and programmes
+    "MAX_TENOR_DAYS_CEILING": 365,  # never more than a year
+    "GRACE_DAYS": 5,  # after maturity, before an unpaid financing is defaulted
+    "CONCENTRATION_SHARE": Decimal("0.50"),  # a funder's exposure to one debtor / its risk assets
+    "RELATED_PARTY_SHARE": Decimal("0.40"),  # ... to a related-party debtor
+    "REQUEST_VALID_DAYS": 5,  # an unfunded financing request expires after this
+    "REMINDER_DAYS": [7, 3, 1],  # maturity reminders, days before the due date
+    "SWEEP_BATCH": 500,  # settlements / sweep moves per task run; the task runs again while more remain
+    "DOCUMENT_MAX_BYTES": 10 * 1024 * 1024,
+    "DOCUMENT_MAX_PIXELS": 40_000_000,
 }
 
 LOGGING = {

@@ -18,6 +18,8 @@ def navigation(request):
         elif user.role == Role.SME:
             links.append(("My campaigns", "crowdfunding:campaign-mine"))
             links.append(("My loans", "p2p:loan-mine"))
+        if user.role in (Role.SME, Role.CORE_ENTERPRISE, Role.FUNDER, Role.REGULATOR, Role.OPERATOR) or user.is_superuser:
+            links.append(("Supply chain", "supplychain:dashboard"))
         if user.role in (Role.REGULATOR, Role.OPERATOR) or user.is_superuser:
             links.append(("Admin", "admin:index"))
         else:

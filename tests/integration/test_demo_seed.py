@@ -1,6 +1,8 @@
 """The demo data (`manage.py demo_seed`, run by `make demo`): every role can log in, the late loan
 sits in its bucket with penalty interest accrued, the books balance, and a second run adds nothing."""
 
+from decimal import Decimal
+
 import pytest
 from django.core.management import call_command
 
@@ -50,3 +52,31 @@ def test_demo_seed_files_three_months_of_disclosures_with_one_open_alert():
     last = Snapshot.objects.order_by("-period").first().period
     rows = {(r["entity"].name, str(r["property"])) for r in fig1_rows(last)}
     assert {("Jingdong Crowdfunding", "Commodity"), ("Angel Collection", "Equity")} <= rows
+
+
+def test_demo_seed_shows_supply_chain_finance_in_every_state():
+    from supplychain.models import CertificateStatus, Financing, FinancingStatus, Invoice, InvoiceStatus, PayableCertificate
+
+    call_command("demo_seed")
+    call_command("demo_seed")
+
+    statuses = set(Invoice.objects.values_list("status", flat=True))
+    assert statuses == {
+        InvoiceStatus.SUBMITTED,
+        InvoiceStatus.REJECTED,
+        InvoiceStatus.DISPUTED,
+        InvoiceStatus.CONFIRMED,
+        InvoiceStatus.CERTIFIED,
+        InvoiceStatus.FINANCED,
+        InvoiceStatus.OVERDUE,
+        InvoiceStatus.PAID,
+    }
+    paid = Financing.objects.get(status=FinancingStatus.PAID)
+    assert paid.collected == paid.advance == Decimal("118500.00")  # financed after the credit note, at 100%
+    assert paid.reserve_paid == Decimal("0.00") and paid.recourse_claim == Decimal("0.00")
+    assert Financing.objects.filter(status=FinancingStatus.OVERDUE).count() == 1
+    assert Financing.objects.filter(status=FinancingStatus.REQUESTED).count() == 1
+    tree = PayableCertificate.objects.order_by("depth")
+    assert [c.depth for c in tree] == [0, 1, 2] and {c.status for c in tree} == {CertificateStatus.ACTIVE}
+    assert sum(c.balance for c in tree) == tree[0].face_amount == Decimal("300000.00")
+    assert ledger_problems() == []

@@ -710,9 +710,9 @@ def test_navigation_links_by_role(client):
     client.force_login(UserFactory())
     assert _nav(client) == ["Home", "Campaigns", "Loans", "My pledges", "Portfolio", "Wallet"]
     client.force_login(SmeUserFactory())
-    assert _nav(client) == ["Home", "Campaigns", "Loans", "My campaigns", "My loans", "Wallet"]
+    assert _nav(client) == ["Home", "Campaigns", "Loans", "My campaigns", "My loans", "Supply chain", "Wallet"]
     client.force_login(StaffUserFactory(role="operator"))
-    assert _nav(client) == ["Home", "Campaigns", "Loans", "Admin"]
+    assert _nav(client) == ["Home", "Campaigns", "Loans", "Supply chain", "Admin"]
 
 
 def test_portfolio_shows_money_committed_to_listings_not_yet_disbursed(client, fund):
