@@ -49,6 +49,7 @@ bench: install
 load: install
 	$(PY) scripts/check_services.py
 	$(PY) bench/load/run.py
+
 # The API fuzzed from its schema as every kind of caller, with many more (and random) examples
 # than the bounded run in `make test` (FUZZ_MAX_EXAMPLES=1000 make fuzz for a longer one).
 fuzz: install
