@@ -45,7 +45,7 @@ WITH s AS ({SUPPLIER_USE_SQL} RETURNING 1),
      e AS ({EXPOSURE_USE_SQL} AND EXISTS (SELECT 1 FROM s) RETURNING 1),
      p AS ({PROGRAMME_USE_SQL} AND EXISTS (SELECT 1 FROM e) RETURNING 1)
 SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM e), (SELECT count(*) FROM p)
-"""
+"""  # nosec B608 - composed of the constant statements above; every value is a parameter
 PROGRAMME_RELEASE_SQL = "UPDATE supplychain_programme SET utilised = utilised - %(amount)s WHERE id = %(programme)s"
 SUPPLIER_RELEASE_SQL = (
     "UPDATE supplychain_supplierlimit SET utilised = utilised - %(amount)s"
