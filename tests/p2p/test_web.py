@@ -706,13 +706,14 @@ def _nav(client):
 
 
 def test_navigation_links_by_role(client):
-    assert _nav(client) == ["Home", "Campaigns", "Loans"]
+    public = ["Home", "Campaigns", "Loans", "Disclosures"]
+    assert _nav(client) == public
     client.force_login(UserFactory())
-    assert _nav(client) == ["Home", "Campaigns", "Loans", "My pledges", "Portfolio", "Wallet"]
+    assert _nav(client) == [*public, "My pledges", "Portfolio", "Wallet"]
     client.force_login(SmeUserFactory())
-    assert _nav(client) == ["Home", "Campaigns", "Loans", "My campaigns", "My loans", "Supply chain", "Wallet"]
+    assert _nav(client) == [*public, "My campaigns", "My loans", "Supply chain", "Wallet"]
     client.force_login(StaffUserFactory(role="operator"))
-    assert _nav(client) == ["Home", "Campaigns", "Loans", "Supply chain", "Admin"]
+    assert _nav(client) == [*public, "Supply chain", "Admin"]
 
 
 def test_portfolio_shows_money_committed_to_listings_not_yet_disbursed(client, fund):

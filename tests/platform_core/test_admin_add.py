@@ -28,6 +28,49 @@ def _hand_made(model):
     if model is InvestorProfile:
         user = SmeUserFactory()
         return {"user": str(user.pk), "annual_income": "0", "net_worth": "0"}, {"user": user}
+    return _hand_made_disclosures(model) or _hand_made_schedule(model)
+
+
+def _hand_made_disclosures(model):
+    from platform_core.accounts.services import entity_default
+    from platform_core.disclosures.items import registry
+    from platform_core.disclosures.models import AlertThreshold, RelatedParty
+
+    if model is RelatedParty:  # an operator declares a borrower related to the platform
+        organisation = SmeUserFactory().organisation
+        return {"entity": str(entity_default().pk), "organisation": str(organisation.pk), "relation": "Shareholder"}, {
+            "organisation": organisation
+        }
+    if model is AlertThreshold:  # an operator adds a threshold on an item that has none
+        taken = set(AlertThreshold.objects.values_list("item_key", flat=True))
+        key = next(k for k, item in registry().items() if item.kind in ("amount", "count", "rate") and k not in taken)
+        return {"item_key": key, "comparison": "above", "limit": "100", "enabled": "on"}, {"item_key": key}
+    return None
+
+
+def _hand_made_schedule(model):
+    """Beat's schedule (django-celery-beat): operators add schedules and periodic tasks by hand."""
+    from django_celery_beat import models as beat
+
+    if model is beat.IntervalSchedule:
+        return {"every": "7", "period": "minutes"}, {"every": 7, "period": "minutes"}
+    if model is beat.CrontabSchedule:
+        cron = {"minute": "17", "hour": "4", "day_of_month": "*", "month_of_year": "*", "day_of_week": "*"}
+        return {**cron, "timezone": "Asia/Shanghai"}, {"minute": "17", "hour": "4"}
+    if model is beat.ClockedSchedule:
+        return {"clocked_time_0": "2027-01-05", "clocked_time_1": "09:30:00"}, {"clocked_time__year": 2027}
+    if model is beat.SolarSchedule:
+        return {"event": "sunrise", "latitude": "31.23", "longitude": "121.47"}, {"event": "sunrise"}
+    if model is beat.PeriodicTask:
+        interval = beat.IntervalSchedule.objects.create(every=1, period="hours")
+        return {
+            "name": "Ledger check by hand",
+            "regtask": "platform_core.ledger.tasks.ledger_verify",
+            "interval": str(interval.pk),
+            "args": "[]",
+            "kwargs": "{}",
+            "headers": "{}",
+        }, {"name": "Ledger check by hand"}
     return None
 
 
