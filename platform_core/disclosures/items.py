@@ -304,6 +304,7 @@ def _scf_items() -> list[Item]:
             f"scf.anchor_{key}",
             _("Per anchor: %(column)s") % {"column": label},
             _("Per anchor (legal name and credit code), as the total: %(definition)s") % {"definition": definition},
+            public=False,  # names the anchors and what they owe: for regulators; the public sees the totals
         )
         for key, label, definition in SCF_ANCHOR_COLUMNS
     ]

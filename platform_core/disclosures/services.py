@@ -83,8 +83,8 @@ def items_diff(old: dict, new: dict) -> dict:
 
 
 def _items_document(values: dict) -> dict:
-    known = registry()
     with override("en"):  # the filed record keeps the rule text it was computed under
+        known = registry()  # some labels are composed when the registry is built: in English too
         return {
             key: {
                 "value": value,

@@ -133,3 +133,16 @@ def test_the_top_ten_anchors_share_leaves_out_the_eleventh(entity):
 
     assert items["scf.outstanding_amount"] == "66000.00"
     assert items["scf.top10_anchor_share"] == "0.9848"  # 65,000 / 66,000
+
+
+def test_the_public_sees_the_totals_not_who_owes_what(api, entity, default_thresholds):
+    january_scf_book(entity)
+    snapshot_file(entity=entity, period=JANUARY, now=at(2026, 2, 3))
+
+    public = api.get("/api/v1/disclosures/public/").json()["results"][0]["items"]
+
+    assert public["scf.outstanding_amount"]["value"] == "445000.00"
+    assert public["scf.overdue_over_90_amount"]["value"] == "5000.00"
+    assert public["scf.inventory_loans"]["value"] == "not offered on this platform"
+    hidden = {"scf.anchor_outstanding", "scf.funder_exposure", "scf.funder_cap", "scf.anchors_above_cap"}
+    assert hidden & set(public) == set()
