@@ -33,7 +33,7 @@ class Item:
     label: str
     definition: str
     public: bool = True
-    kind: str = "amount"  # amount, count, rate, text
+    kind: str = "amount"  # amount, count, rate, text; map: {anchor, or funder / debtor: value}
 
 
 def _p2p_items() -> list[Item]:
@@ -305,6 +305,7 @@ def _scf_items() -> list[Item]:
             _("Per anchor: %(column)s") % {"column": label},
             _("Per anchor (legal name and credit code), as the total: %(definition)s") % {"definition": definition},
             public=False,  # names the anchors and what they owe: for regulators; the public sees the totals
+            kind="map",
         )
         for key, label, definition in SCF_ANCHOR_COLUMNS
     ]
@@ -344,6 +345,7 @@ def _scf_items() -> list[Item]:
                 "counts), on any programme."
             ),
             public=False,
+            kind="map",
         ),
         Item(
             "scf.funder_cap",
@@ -354,12 +356,14 @@ def _scf_items() -> list[Item]:
                 "was computed (the platform keeps no history of declarations)."
             ),
             public=False,
+            kind="map",
         ),
         Item(
             "scf.funder_cap_usage",
             _("Funders' use of their caps"),
             _("Per funder and debtor: exposure / cap (above 1 is above the cap; null without declared risk assets)."),
             public=False,
+            kind="map",
         ),
         Item(
             "scf.max_cap_usage",

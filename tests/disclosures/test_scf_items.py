@@ -111,7 +111,9 @@ def test_an_operator_may_raise_the_anchor_cap_threshold(entity, default_threshol
     snapshot, _ = snapshot_file(entity=entity, period=JANUARY, now=at(2026, 2, 3))
 
     assert not Alert.objects.filter(snapshot=snapshot).exists()
-    assert "scf.anchors_above_cap" in dict(ThresholdForm().fields["item_key"].choices)
+    offered = dict(ThresholdForm().fields["item_key"].choices)
+    assert "scf.anchors_above_cap" in offered and "scf.overdue_over_90_amount" in offered
+    assert "scf.anchor_outstanding" not in offered  # a map per anchor has no one value to compare
 
 
 def test_the_default_threshold_is_installed_by_the_migration():
