@@ -14,7 +14,7 @@ from platform_core.demo import _credit_code, _user
 from platform_core.ledger import services as ledger
 
 from . import services
-from .models import Programme, business_date
+from .models import Invoice, Programme, business_date
 
 PROGRAMME = "Zhejiang Auto payables programme"
 ORGANISATIONS = [  # (username, legal name, kind, number for the credit code)
@@ -50,6 +50,12 @@ def _invoice(supplier, anchor, number, *, face, issued_days_ago, due_in, confirm
     if confirm:
         services.invoice_confirm(user=anchor, invoice_id=invoice.pk)
     return invoice
+
+
+def _confirmed_on(invoice, at: datetime.datetime) -> None:
+    """Back-date a demo confirmation (the service stamps the present) to the day the paper was financed,
+    so the regulators' filed months show the confirmation beside the financing."""
+    Invoice.objects.filter(pk=invoice.pk).update(confirmed_at=at)
 
 
 def _funded(supplier, funder, programme, invoice, *, at=None, amount=None):
@@ -96,6 +102,7 @@ def seed():
 
     # An overdue factoring: Suzhou Electronics (no money in its wallet) did not pay three days ago.
     overdue = _invoice(sme, anchor2, "SE-2026-0311", face="50000.00", issued_days_ago=60, due_in=-3)
+    _confirmed_on(overdue, _at(today - datetime.timedelta(days=34)))
     _funded(sme, funder, factoring, overdue, at=_at(today - datetime.timedelta(days=33)))
     services.maturities_settle(now=_at(today - datetime.timedelta(days=3)))
 
@@ -103,6 +110,7 @@ def seed():
     ledger.deposit_create(user=anchor, amount="3000000.00")
     matured = _invoice(sme, anchor, "ZA-2026-0107", face="120000.00", issued_days_ago=70, due_in=-5)
     services.dilution_add(user=anchor, invoice_id=matured.pk, amount="1500.00", reason="Returned 30 defective brackets")
+    _confirmed_on(matured, _at(today - datetime.timedelta(days=41)))
     _funded(sme, funder, payables, matured, at=_at(today - datetime.timedelta(days=40)))
     services.maturities_settle(now=_at(today - datetime.timedelta(days=5)))
 

@@ -63,15 +63,20 @@ def snapshot_page(snapshot: Snapshot, *, user: User | None, months: int = 12) ->
             if key.split(".")[0] != section:
                 continue
             value = numeric(entry["value"])
-            before = numeric(previous.items.get(key, {}).get("value")) if previous else None
+            earlier = previous.items.get(key, {}).get("value") if previous else None
+            before = numeric(earlier)
             series = [numeric(s.items.get(key, {}).get("value")) for s in history]
+            if isinstance(entry["value"], dict):
+                change = _change_per_key(entry["value"], earlier) if previous else None
+            else:
+                change = value - before if value is not None and before is not None else None
             rows.append(
                 {
                     "key": key,
                     "label": known[key].label if key in known else entry["label"],
                     "definition": entry["definition"],
                     "value": entry["value"],
-                    "change": value - before if value is not None and before is not None else None,
+                    "change": change,
                     "trend": sparkline(series),
                     "public": entry["public"],
                 }
@@ -79,6 +84,18 @@ def snapshot_page(snapshot: Snapshot, *, user: User | None, months: int = 12) ->
         if rows:
             sections.append({"title": title, "rows": rows})
     return {"sections": sections, "previous": previous, "history": history}
+
+
+def _change_per_key(now: dict, earlier) -> dict | None:
+    """The change of each entry of a map item (per currency, anchor or funder): an entry new since
+    last month changes from zero; one whose value is not a number has none."""
+    earlier = earlier if isinstance(earlier, dict) else {}
+    change = {}
+    for key, value in now.items():
+        current, before = numeric(value), numeric(earlier.get(key, "0"))
+        if current is not None and before is not None:
+            change[key] = current - before
+    return change or None
 
 
 def sparkline(values: list, *, width: int = 160, height: int = 32) -> dict | None:

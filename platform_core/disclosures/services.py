@@ -83,8 +83,8 @@ def items_diff(old: dict, new: dict) -> dict:
 
 
 def _items_document(values: dict) -> dict:
-    known = registry()
     with override("en"):  # the filed record keeps the rule text it was computed under
+        known = registry()  # some labels are composed when the registry is built: in English too
         return {
             key: {
                 "value": value,
@@ -255,11 +255,14 @@ def entity_missing_periods(entity: PlatformEntity, *, now=None) -> list[datetime
 
 
 def entity_client_money(entity: PlatformEntity) -> dict:
-    """What client money the entity still holds: money in its campaigns' and listings' escrows, and
-    principal its lenders are still owed."""
+    """What client money the entity still holds: money in its campaigns' and listings' escrows,
+    principal its lenders are still owed, and supply-chain financings on its programmes not yet
+    settled (funded and unpaid: the funders' money is out until the anchors pay; requested or approved:
+    it may still move)."""
     from crowdfunding.models import Campaign
     from p2p.models import Loan, LoanStatus
     from platform_core.ledger.models import Account, AccountPurpose
+    from supplychain.models import FINANCING_LIVE, FINANCING_OPEN, Financing
 
     keys = [f"escrow:crowdfunding.campaign:{pk}:" for pk in Campaign.objects.filter(entity=entity).values_list("pk", flat=True)]
     keys += [f"escrow:p2p.loan:{pk}:" for pk in Loan.objects.filter(entity=entity).values_list("pk", flat=True)]
@@ -268,7 +271,8 @@ def entity_client_money(entity: PlatformEntity) -> dict:
         wanted = {key + currency for key in keys for currency in settings.PLATFORM["CURRENCIES"]}
         escrow = Account.objects.filter(purpose=AccountPurpose.ESCROW, key__in=wanted).exclude(balance=0)
     lent = Loan.objects.filter(entity=entity, status__in=[LoanStatus.ACTIVE, LoanStatus.DEFAULTED])
-    return {"escrows": escrow.count(), "loans_outstanding": lent.count()}
+    financings = Financing.objects.filter(programme__entity=entity, status__in=FINANCING_LIVE | FINANCING_OPEN)
+    return {"escrows": escrow.count(), "loans_outstanding": lent.count(), "financings_unsettled": financings.count()}
 
 
 def entity_licence_change(*, entity: PlatformEntity, to: str, actor: User, reason: str, now=None) -> PlatformEntity:
@@ -279,11 +283,19 @@ def entity_licence_change(*, entity: PlatformEntity, to: str, actor: User, reaso
         raise ApplicationError("reason_required", _("Give the reason for the licence change."), field="reason")
     if to == LicenceStatus.EXITED and entity.licence_status == LicenceStatus.EXITING:
         held = entity_client_money(entity)
-        if held["escrows"] or held["loans_outstanding"]:
+        if held["escrows"] or held["loans_outstanding"] or held["financings_unsettled"]:
             raise ApplicationError(
                 "entity_holds_client_money",
-                _("%(entity)s still holds client money: %(escrows)d escrow(s) not empty, %(loans)d loan(s) outstanding.")
-                % {"entity": entity, "escrows": held["escrows"], "loans": held["loans_outstanding"]},
+                _(
+                    "%(entity)s still holds client money: %(escrows)d escrow(s) not empty, %(loans)d loan(s) outstanding, "
+                    "%(financings)d supply-chain financing(s) not settled."
+                )
+                % {
+                    "entity": entity,
+                    "escrows": held["escrows"],
+                    "loans": held["loans_outstanding"],
+                    "financings": held["financings_unsettled"],
+                },
                 status=409,
             )
         missing = entity_missing_periods(entity, now=now)

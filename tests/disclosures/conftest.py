@@ -21,6 +21,7 @@ def default_thresholds(db):
         ("p2p.top10_borrower_share", "0.5"),
         ("p2p.amount_overdue_rate", "0.05"),
         ("fund_security.custody_mismatches", "0"),
+        ("scf.anchors_above_cap", "0"),
     ]:
         AlertThreshold.objects.get_or_create(item_key=key, defaults={"comparison": "above", "limit": limit})
     return AlertThreshold.objects.order_by("item_key")

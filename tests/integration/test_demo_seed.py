@@ -35,6 +35,7 @@ def test_demo_seed_builds_a_balanced_platform_once(capsys):
 
 def test_demo_seed_files_three_months_of_disclosures_with_one_open_alert():
     from platform_core.accounts.models import PlatformEntity
+    from platform_core.accounts.services import entity_default
     from platform_core.disclosures.models import Alert, Snapshot
     from platform_core.disclosures.selectors import fig1_rows
     from platform_core.disclosures.services import chain_problems
@@ -52,6 +53,16 @@ def test_demo_seed_files_three_months_of_disclosures_with_one_open_alert():
     last = Snapshot.objects.order_by("-period").first().period
     rows = {(r["entity"].name, str(r["property"])) for r in fig1_rows(last)}
     assert {("Jingdong Crowdfunding", "Commodity"), ("Angel Collection", "Equity")} <= rows
+    # the default entity's filed months carry the supply-chain items: last month, both financings funded
+    # 33 and 40 days ago (Suzhou Electronics' factoring, 80% of 50,000; Zhejiang Auto's 118,500)
+    for snapshot in entity_default().disclosure_snapshots.all():
+        assert {"scf.outstanding_amount", "scf.anchor_overdue_over_90", "scf.anchors_above_cap"} <= set(snapshot.items)
+    last_month = entity_default().disclosure_snapshots.get(period=last).items
+    assert last_month["scf.financed_amount"]["value"] == "158500.00"
+    assert last_month["scf.financed_count"]["value"] == 2
+    financed = last_month["scf.anchor_financed"]["value"]
+    assert sorted(Decimal(v) for v in financed.values()) == [Decimal("40000.00"), Decimal("118500.00")]
+    assert Decimal(last_month["scf.confirmed_amount"]["value"]) >= Decimal("50000.00")  # the overdue invoice, unpaid
 
 
 def test_demo_seed_shows_supply_chain_finance_in_every_state():
