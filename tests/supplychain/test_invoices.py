@@ -8,12 +8,13 @@ from platform_core.accounts.models import OrganisationKind
 from platform_core.errors import ApplicationError
 from supplychain import services
 from supplychain.models import Invoice, InvoiceStatus, business_date
+from tests.conftest import ORDINARY_DAY
 
 from .factories import chain, confirmed_invoice, member
 
 pytestmark = pytest.mark.django_db
 
-TODAY = business_date()
+TODAY = business_date(ORDINARY_DAY)  # the day every test runs on (tests/conftest.py), not the real one
 
 
 def _create(c, **over):
