@@ -10,12 +10,14 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from platform_core.accounts.models import OrganisationKind
+from platform_core.accounts.services import MANAGER_ROLES
 from platform_core.errors import ApplicationError
 from platform_core.ledger.idempotency import idempotent_run, request_fingerprint
 from platform_core.web.actions import flash_service_call, raise_if_not_found
@@ -45,6 +47,7 @@ from .models import (
     SupplierLimit,
     business_date,
 )
+from .services._common import SUPPLIER_KINDS
 
 LIST_LIMIT = 50
 
@@ -121,6 +124,7 @@ def dashboard(request):
         "soon": today + datetime.timedelta(days=30),
         "org": org,
         "staff": user.is_operator or user.is_regulator,
+        "can_register": org is not None and org.kind in SUPPLIER_KINDS and user.member_role in MANAGER_ROLES,
     }
     if context["staff"]:
         context["programmes"] = list(Programme.objects.select_related("funder", "anchor").order_by("name")[:LIST_LIMIT])
@@ -208,6 +212,12 @@ def _invoice_or_404(request, invoice_id):
 @login_required
 @require_http_methods(["GET", "POST"])
 def invoice_create(request):
+    # the form is for those who may register an invoice: not shown to anyone it could only refuse
+    org = request.user.organisation
+    if org is None or org.kind not in SUPPLIER_KINDS:
+        raise Http404(_("Invoices are registered by suppliers."))
+    if request.user.member_role not in MANAGER_ROLES:
+        raise PermissionDenied(_("Only the organisation's owners and finance members do this."))
     form = InvoiceForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -11,8 +11,9 @@ Every operation documents the client errors it can answer, each in the one error
 - a write (POST, PUT, PATCH, DELETE): 409 (the state forbids it, or its idempotency key is in
   use), 415 (a body the API cannot parse), 422 (an idempotency key reused with another body).
 
-A view documents its own description of an error by naming the status in `extend_schema`;
-this hook only adds what is missing.
+A view documents its own description of an error by naming the status in `extend_schema`
+(e.g. a 404 for an object named in the query string); this hook adds what is missing, and the
+error shape to a 4xx the view describes without one.
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -76,4 +77,7 @@ def error_responses(result, generator, request, public):
                 responses.setdefault(
                     code, {"description": str(DESCRIPTIONS[code]), "content": {"application/json": {"schema": reference}}}
                 )
+            for code, response in responses.items():
+                if str(code).startswith("4") and "content" not in response:
+                    response["content"] = {"application/json": {"schema": reference}}
     return result

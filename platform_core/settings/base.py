@@ -314,6 +314,14 @@ SPECTACULAR_SETTINGS = {
         "platform_core.api.schema.error_responses",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
+    # several components have a "status" of their own choices: each its own named enum
+    "ENUM_NAME_OVERRIDES": {
+        "InvoiceStatusEnum": "supplychain.models.InvoiceStatus",
+        "CertificateStatusEnum": "supplychain.models.CertificateStatus",
+        "FinancingStatusEnum": "supplychain.models.FinancingStatus",
+        "SnapshotKindEnum": "platform_core.disclosures.models.SnapshotKind",
+        "AlertStatusEnum": "platform_core.disclosures.models.AlertStatus",
+    },
 }
 
 CACHES = {

@@ -4,6 +4,8 @@ services decide."""
 
 from rest_framework import serializers
 
+from supplychain.models import CertificateStatus, FinancingStatus, InvoiceStatus, Product
+
 
 def _money(value) -> str:
     return str(value)
@@ -148,3 +150,136 @@ class FinancingIn(serializers.Serializer):
     invoice = serializers.CharField(max_length=20, required=False, allow_blank=True)
     certificate = serializers.CharField(max_length=20, required=False, allow_blank=True)
     amount = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+# --- documented shapes (the schema's word for what the functions above return) -----------------
+
+
+def _money_field(**kwargs):
+    return serializers.DecimalField(max_digits=20, decimal_places=2, **kwargs)
+
+
+class Party(serializers.Serializer):
+    id = serializers.IntegerField()
+    legal_name = serializers.CharField()
+
+
+class Invoice(serializers.Serializer):
+    id = serializers.IntegerField()
+    asset = serializers.CharField(help_text="The registry's key: invoice:<id>.")
+    supplier = Party()
+    anchor = Party()
+    number = serializers.CharField()
+    issue_date = serializers.DateField()
+    due_date = serializers.DateField()
+    face_amount = _money_field()
+    dilution_amount = _money_field()
+    payable_amount = _money_field()
+    currency = serializers.CharField()
+    status = serializers.ChoiceField(choices=InvoiceStatus.choices)
+    status_reason = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+
+
+class ChainLink(serializers.Serializer):
+    id = serializers.IntegerField()
+    holder = Party()
+    face_amount = _money_field()
+    depth = serializers.IntegerField()
+
+
+class Certificate(serializers.Serializer):
+    id = serializers.IntegerField()
+    asset = serializers.CharField(help_text="The registry's key: certificate:<id>.")
+    anchor = Party()
+    holder = Party()
+    parent = serializers.IntegerField(allow_null=True)
+    root = serializers.IntegerField(allow_null=True)
+    depth = serializers.IntegerField()
+    face_amount = _money_field()
+    balance = _money_field()
+    currency = serializers.CharField()
+    due_date = serializers.DateField()
+    status = serializers.ChoiceField(choices=CertificateStatus.choices)
+
+
+class CertificateDetail(Certificate):
+    chain = ChainLink(many=True, help_text="From the anchor's first certificate down to this one.")
+
+
+class SplitResult(serializers.Serializer):
+    parent = Certificate()
+    child = serializers.IntegerField(help_text="The new certificate, held by the organisation named.")
+
+
+class ProgrammeRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class Financing(serializers.Serializer):
+    id = serializers.IntegerField()
+    asset = serializers.CharField()
+    programme = ProgrammeRef()
+    funder = Party()
+    requester = Party()
+    debtor = Party()
+    amount = _money_field()
+    currency = serializers.CharField()
+    due_date = serializers.DateField()
+    funding_date = serializers.DateField()
+    days = serializers.IntegerField()
+    advance = _money_field()
+    discount = _money_field()
+    fee = _money_field()
+    net_amount = _money_field()
+    status = serializers.ChoiceField(choices=FinancingStatus.choices)
+    status_reason = serializers.CharField(allow_blank=True)
+    expires_at = serializers.DateTimeField()
+    collected = _money_field()
+    reserve_paid = _money_field()
+    recourse_claim = _money_field()
+
+
+class FinancingQuote(serializers.Serializer):
+    programme = serializers.IntegerField()
+    amount = _money_field()
+    advance = _money_field()
+    discount = _money_field()
+    fee = _money_field()
+    net_amount = _money_field(help_text="What the supplier receives.")
+    funder_outlay = _money_field()
+    days = serializers.IntegerField()
+    funding_date = serializers.DateField()
+    due_date = serializers.DateField()
+    currency = serializers.CharField()
+    already_encumbered = serializers.BooleanField()
+
+
+class Encumbrance(serializers.Serializer):
+    asset = serializers.CharField()
+    funder = Party()
+    active = serializers.BooleanField()
+    registered_at = serializers.DateTimeField()
+    released_at = serializers.DateTimeField(allow_null=True)
+
+
+class RegistryAnswer(serializers.Serializer):
+    asset = serializers.CharField()
+    encumbered = serializers.BooleanField()
+    entries = Encumbrance(many=True)
+
+
+class Programme(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    product = serializers.ChoiceField(choices=Product.choices)
+    funder = Party()
+    anchor = Party()
+    currency = serializers.CharField()
+    advance_rate = serializers.CharField()
+    annual_rate = serializers.CharField()
+    day_basis = serializers.IntegerField()
+    fee_rate = serializers.CharField()
+    recourse = serializers.BooleanField()
+    max_tenor_days = serializers.IntegerField()

@@ -2,15 +2,17 @@
 changes state or moves money takes an Idempotency-Key."""
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from platform_core.api.filters import filters_check
 from platform_core.api.idempotent import idempotent_response
 from platform_core.api.pagination import Pagination
 from platform_core.api.views import IDEMPOTENCY_HEADER
 from platform_core.errors import ApplicationError
 from supplychain import selectors, services
+from supplychain.models import CertificateStatus, FinancingStatus, InvoiceStatus
 
 from . import serializers as s
 
@@ -22,7 +24,7 @@ def _parsed(serializer_class, request) -> dict:
 
 
 def _page(request, view, queryset, out):
-    paginator = Pagination()
+    paginator = view.pagination_class()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response([out(row) for row in page])
 
@@ -45,17 +47,29 @@ def _financing(request, pk):
     return _found(selectors.financing_get(user=request.user, financing_id=pk), _("No such financing."))
 
 
-STATUS = OpenApiParameter("status", str)
+def _status(choices) -> list[OpenApiParameter]:
+    return [OpenApiParameter("status", str, enum=list(choices.values))]
+
+
+def _status_filter(request, parameters) -> str:
+    filters_check(request, parameters)
+    return request.query_params.get("status", "")
+
+
+INVOICE_FILTERS = _status(InvoiceStatus)
+CERTIFICATE_FILTERS = _status(CertificateStatus)
+FINANCING_FILTERS = _status(FinancingStatus)
 
 
 class InvoiceListView(APIView):
-    @extend_schema(parameters=[STATUS], responses=dict, operation_id="v1_invoices_list")
-    def get(self, request):
-        return _page(
-            request, self, selectors.invoice_list(user=request.user, status=request.query_params.get("status", "")), s.invoice_out
-        )
+    pagination_class = Pagination  # the schema documents the paginated envelope
 
-    @extend_schema(request=s.InvoiceIn, responses={201: dict}, parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(parameters=INVOICE_FILTERS, responses=s.Invoice(many=True), operation_id="v1_invoices_list")
+    def get(self, request):
+        status = _status_filter(request, INVOICE_FILTERS)
+        return _page(request, self, selectors.invoice_list(user=request.user, status=status), s.invoice_out)
+
+    @extend_schema(request=s.InvoiceIn, responses={201: s.Invoice}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
         def run():
             data = _parsed(s.InvoiceIn, request)
@@ -67,14 +81,14 @@ class InvoiceListView(APIView):
 
 
 class InvoiceDetailView(APIView):
-    @extend_schema(responses=dict)
+    @extend_schema(responses=s.Invoice)
     def get(self, request, pk):
         return Response(s.invoice_out(_invoice(request, pk)))
 
 
 def _invoice_action(call, serializer=None, doc=""):
     class InvoiceActionView(APIView):
-        @extend_schema(request=serializer, responses=dict, parameters=[IDEMPOTENCY_HEADER], description=doc)
+        @extend_schema(request=serializer, responses=s.Invoice, parameters=[IDEMPOTENCY_HEADER], description=doc)
         def post(self, request, pk):
             def run():
                 data = _parsed(serializer, request) if serializer else {}
@@ -98,7 +112,7 @@ InvoiceDisputeView = _invoice_action(
 
 
 class InvoiceDilutionView(APIView):
-    @extend_schema(request=s.DilutionIn, responses={201: dict}, parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(request=s.DilutionIn, responses={201: s.Invoice}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request, pk):
         def run():
             services.dilution_add(user=request.user, invoice_id=pk, **_parsed(s.DilutionIn, request))
@@ -108,12 +122,14 @@ class InvoiceDilutionView(APIView):
 
 
 class CertificateListView(APIView):
-    @extend_schema(parameters=[STATUS], responses=dict, operation_id="v1_certificates_list")
+    pagination_class = Pagination
+
+    @extend_schema(parameters=CERTIFICATE_FILTERS, responses=s.Certificate(many=True), operation_id="v1_certificates_list")
     def get(self, request):
-        qs = selectors.certificate_list(user=request.user, status=request.query_params.get("status", ""))
+        qs = selectors.certificate_list(user=request.user, status=_status_filter(request, CERTIFICATE_FILTERS))
         return _page(request, self, qs, s.certificate_out)
 
-    @extend_schema(request=s.CertificateIn, responses={201: dict}, parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(request=s.CertificateIn, responses={201: s.Certificate}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
         def run():
             data = _parsed(s.CertificateIn, request)
@@ -124,14 +140,14 @@ class CertificateListView(APIView):
 
 
 class CertificateDetailView(APIView):
-    @extend_schema(responses=dict, description="The certificate with its chain back to the anchor's first holder.")
+    @extend_schema(responses=s.CertificateDetail, description="The certificate with its chain back to the anchor's first holder.")
     def get(self, request, pk):
         certificate = _certificate(request, pk)
         return Response(s.certificate_out(certificate, chain=selectors.certificate_chain(certificate)))
 
 
 class CertificateSplitView(APIView):
-    @extend_schema(request=s.SplitIn, responses={201: dict}, parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(request=s.SplitIn, responses={201: s.SplitResult}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request, pk):
         def run():
             child = services.certificate_split(user=request.user, certificate_id=pk, **_parsed(s.SplitIn, request))
@@ -151,14 +167,16 @@ def _financing_args(request) -> dict:
 
 
 class FinancingListView(APIView):
-    @extend_schema(parameters=[STATUS], responses=dict, operation_id="v1_financings_list")
+    pagination_class = Pagination
+
+    @extend_schema(parameters=FINANCING_FILTERS, responses=s.Financing(many=True), operation_id="v1_financings_list")
     def get(self, request):
-        qs = selectors.financing_list(user=request.user, status=request.query_params.get("status", ""))
+        qs = selectors.financing_list(user=request.user, status=_status_filter(request, FINANCING_FILTERS))
         return _page(request, self, qs, s.financing_out)
 
     @extend_schema(
         request=s.FinancingIn,
-        responses={201: dict, 200: dict},
+        responses={201: s.Financing, 200: s.FinancingQuote},
         parameters=[IDEMPOTENCY_HEADER, OpenApiParameter("quote", bool, description="1: only the price, nothing written")],
     )
     def post(self, request):
@@ -173,20 +191,20 @@ class FinancingListView(APIView):
 
 
 class FinancingQuoteView(APIView):
-    @extend_schema(request=s.FinancingIn, responses=dict, description="What financing the asset today would pay.")
+    @extend_schema(request=s.FinancingIn, responses=s.FinancingQuote, description="What financing the asset today would pay.")
     def post(self, request):
         return Response(s.quote_out(services.financing_quote(user=request.user, **_financing_args(request))))
 
 
 class FinancingDetailView(APIView):
-    @extend_schema(responses=dict)
+    @extend_schema(responses=s.Financing)
     def get(self, request, pk):
         return Response(s.financing_out(_financing(request, pk)))
 
 
 def _financing_action(call, serializer=None, doc=""):
     class FinancingActionView(APIView):
-        @extend_schema(request=serializer, responses=dict, parameters=[IDEMPOTENCY_HEADER], description=doc)
+        @extend_schema(request=serializer, responses=s.Financing, parameters=[IDEMPOTENCY_HEADER], description=doc)
         def post(self, request, pk):
             def run():
                 data = _parsed(serializer, request) if serializer else {}
@@ -214,7 +232,11 @@ FinancingFundView = _financing_action(
 
 class RegistryView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("asset", str, required=True, description="invoice:<id> or certificate:<id>")], responses=dict
+        parameters=[OpenApiParameter("asset", str, required=True, description="invoice:<id> or certificate:<id>")],
+        responses={
+            200: s.RegistryAnswer,
+            404: OpenApiResponse(description=_("No such asset, or not one the caller may ask the registry about.")),
+        },
     )
     def get(self, request):
         asset = request.query_params.get("asset", "")
@@ -231,6 +253,8 @@ class RegistryView(APIView):
 
 
 class ProgrammeListView(APIView):
-    @extend_schema(responses=dict)
+    pagination_class = Pagination
+
+    @extend_schema(responses=s.Programme(many=True))
     def get(self, request):
         return _page(request, self, selectors.programme_list(user=request.user), s.programme_out)

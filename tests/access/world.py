@@ -69,7 +69,10 @@ class Rule:
     - `rows`: for lists, world object name -> the actors who may see that row; the row's marker
       (`world.markers[name]`) appears in exactly their answers;
     - `refusals`: actor -> the status that actor gets instead of 403/404 when the refusal is a rule
-      of the domain rather than of access (e.g. an SME may not pledge to its own campaign: 400).
+      of the domain rather than of access (e.g. an SME may not pledge to its own campaign: 400);
+    - `kwargs`: the route's other path arguments (e.g. {"answer": "confirm"});
+    - `query`: a query string, with `{name}` standing for a world object's id (e.g.
+      "asset=invoice:{inv_submitted}").
     """
 
     route: str
@@ -81,10 +84,15 @@ class Rule:
     outcome: str = "success"
     rows: dict = field(default_factory=dict)
     refusals: dict = field(default_factory=dict)
+    kwargs: dict = field(default_factory=dict)
+    query: str = ""
 
     @property
     def id(self) -> str:
-        return f"{self.method} {self.route}" + (f" [{self.obj}]" if self.obj else "")
+        about = [self.obj] if self.obj else []
+        about += [f"{name}={value}" for name, value in sorted(self.kwargs.items())]
+        about += [f"?{self.query}"] if self.query else []
+        return f"{self.method} {self.route}" + (f" [{' '.join(about)}]" if about else "")
 
 
 @dataclass
@@ -139,6 +147,10 @@ def build_users() -> dict:
     ):
         ledger.deposit_create(user=users[name], amount="200000.00")
     return users
+
+
+def query_for(rule: Rule, world: World) -> str:
+    return rule.query.format(**{name: getattr(obj, "pk", obj) for name, obj in world.objects.items()}) if rule.query else ""
 
 
 def body_for(rule: Rule, world: World, actor: str) -> dict | None:

@@ -59,7 +59,7 @@ def test_list_filters_and_bad_input(api_as, investor, entity, january):
     assert [r["id"] for r in rows] == [january.pk]
     for query, code in [
         ("period=2026-13", "invalid_period"),
-        ("period=x%00", "invalid_query"),  # control characters: refused before any view (platform_core.middleware)
+        ("period=x%00", "invalid_query"),  # a control character in any query parameter
         ("entity=abc", "invalid_entity"),
     ]:
         response = client.get(f"/api/v1/disclosures/?{query}")

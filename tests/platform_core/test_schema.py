@@ -11,7 +11,14 @@ from .api_helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 
-PAGINATED_LISTS = ["/api/v1/campaigns/", "/api/v1/pledges/", "/api/v1/loans/", "/api/v1/notes/"]
+PAGINATED_LISTS = ["/api/v1/campaigns/", "/api/v1/pledges/", "/api/v1/loans/", "/api/v1/notes/"] + [
+    "/api/v1/invoices/",
+    "/api/v1/certificates/",
+    "/api/v1/financings/",
+    "/api/v1/programmes/",
+    "/api/v1/disclosures/",
+    "/api/v1/alerts/",
+]
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +60,12 @@ def test_lists_are_documented_with_their_paginated_envelope(schema, path):
         ("Pledge", "tier_title"),
         ("Pledge", "tier"),
         ("Tier", "remaining"),
+        ("Certificate", "parent"),
+        ("Certificate", "root"),
+        ("Encumbrance", "released_at"),
+        ("Disclosure", "period"),
+        ("Alert", "acknowledged_by"),
+        ("Alert", "acknowledged_at"),
     ],
 )
 def test_nullable_fields_are_documented_as_nullable(schema, component, field):

@@ -21,7 +21,7 @@ from .factories import balance, chain, confirmed_invoice, deposit, member
 
 pytestmark = pytest.mark.django_db
 
-TODAY = business_date(ORDINARY_DAY)  # the day every test runs on (tests/conftest.py)
+TODAY = business_date(ORDINARY_DAY)  # the day every test runs on (tests/conftest.py), not the real one
 
 
 def _key():
@@ -56,7 +56,7 @@ def test_a_supplier_turns_an_invoice_into_cash_through_the_api(api_as):
     assert _post(anchor, f"/api/v1/invoices/{invoice_id}/confirm/").json()["status"] == "confirmed"
 
     quote = supplier.post("/api/v1/financings/?quote=1", {"programme": c.programme.pk, "invoice": invoice_id}, format="json")
-    assert quote.status_code == 200
+    assert quote.status_code == 200, quote.json()
     assert (quote.json()["discount"], quote.json()["net_amount"], quote.json()["days"]) == ("3.33", "996.67", 20)
     assert (
         supplier.post("/api/v1/financings/quote/", {"programme": c.programme.pk, "invoice": invoice_id}, format="json").json()
@@ -104,7 +104,7 @@ def test_every_state_changing_post_needs_an_idempotency_key(api_as):
         ({"face_amount": "0"}, 400, "amount_not_positive", "face_amount"),
         ({"face_amount": "-1.00"}, 400, "amount_not_positive", "face_amount"),
         ({"face_amount": "99999999999.00"}, 400, "amount_too_large", "face_amount"),
-        ({"face_amount": "1e400"}, 400, "invalid_amount", "face_amount"),  # no exponent (platform_core.money)
+        ({"face_amount": "1e400"}, 400, "invalid_amount", "face_amount"),  # amounts are plain decimals: no exponent
         ({"due_date": (TODAY - datetime.timedelta(days=3)).isoformat()}, 400, "invalid_due_date", "due_date"),
         ({"due_date": (TODAY + datetime.timedelta(days=400)).isoformat()}, 400, "tenor_too_long", "due_date"),
         ({"anchor": "999999"}, 400, "anchor_not_core_enterprise", "anchor"),
@@ -196,7 +196,7 @@ def test_each_party_sees_only_its_own_paper(api_as, regulator):
         )
     assert api_as(c.funder).get("/api/v1/registry/", {"asset": f"invoice:{invoice.pk}"}).status_code == 200
     assert_error(api_as(c.funder).get("/api/v1/registry/", {"asset": f"invoice:{other_invoice.pk}"}), 404, "not_found")
-    # control characters are refused before any view (platform_core.middleware)
+    # a control character in any query parameter is a 400 before a view runs (the platform's one rule)
     assert_error(api_as(c.funder).get("/api/v1/registry/", {"asset": "invoice:\x00"}), 400, "invalid_query")
     assert_error(api_as(c.supplier).get("/api/v1/invoices/", {"status": "con\x00firmed"}), 400, "invalid_query")
     # regulators read, never write

@@ -14,7 +14,7 @@ from .factories import chain, confirmed_invoice, member
 
 pytestmark = pytest.mark.django_db
 
-TODAY = business_date(ORDINARY_DAY)  # the day every test runs on (tests/conftest.py)
+TODAY = business_date(ORDINARY_DAY)  # the day every test runs on (tests/conftest.py), not the real one
 
 
 def _create(c, **over):

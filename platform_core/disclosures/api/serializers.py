@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from .. import selectors
+from ..models import AlertStatus, Comparison, SnapshotKind
 
 
 def snapshot_data(snapshot, *, user=None, with_items: bool = False) -> dict:
@@ -48,3 +49,50 @@ def alert_data(alert) -> dict:
 
 class AcknowledgeSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000, allow_blank=True, trim_whitespace=False)
+
+
+# --- documented shapes (the schema's word for what the functions above return) -----------------
+
+
+class EntityRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class Disclosure(serializers.Serializer):
+    id = serializers.IntegerField()
+    entity = EntityRef()
+    kind = serializers.ChoiceField(choices=SnapshotKind.choices)
+    period = serializers.CharField(allow_null=True, help_text="YYYY-MM; null for a snapshot as of an instant.")
+    as_of = serializers.DateTimeField()
+    computed_at = serializers.DateTimeField()
+    rule_version = serializers.CharField()
+    version = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    previous_sha256 = serializers.CharField(allow_blank=True, help_text="The entity's previous snapshot's hash.")
+
+
+class DisclosureDetail(Disclosure):
+    items = serializers.DictField(
+        child=serializers.DictField(), help_text="Item key -> value, label, definition, public (the caller's items only)."
+    )
+    diff = serializers.DictField(child=serializers.DictField(), help_text="What changed since the period's previous version.")
+
+
+class PublicDisclosures(serializers.Serializer):
+    results = DisclosureDetail(many=True)
+
+
+class Alert(serializers.Serializer):
+    id = serializers.IntegerField()
+    entity = EntityRef()
+    snapshot = serializers.IntegerField()
+    item = serializers.CharField()
+    value = serializers.CharField()
+    comparison = serializers.ChoiceField(choices=Comparison.choices)
+    limit = serializers.CharField()
+    status = serializers.ChoiceField(choices=AlertStatus.choices)
+    created_at = serializers.DateTimeField()
+    acknowledged_by = serializers.CharField(allow_null=True)
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    acknowledgement_note = serializers.CharField(allow_blank=True)
