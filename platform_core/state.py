@@ -26,8 +26,13 @@ def transition_many(
 ) -> int:
     """Move every row of `queryset` whose move to `to` is legal, in a constant number of statements:
     lock the rows (skipping rows another transaction holds; a later run takes them), write their
-    audit events in one INSERT ... SELECT (the old values read from the locked rows themselves, no
-    Python object per row), then one UPDATE. Returns how many moved."""
+    audit events from the old values read from the locked rows themselves (no Python object per
+    row), then update them. Returns how many moved.
+
+    On PostgreSQL that is ONE statement (lock, UPDATE ... RETURNING the old value, INSERT of the
+    audit rows from it), whatever the number of rows; filter a large batch of ids with
+    `platform_core.db.ids_in`, one array parameter rather than thousands of placeholders.
+    Elsewhere: a locking SELECT, one INSERT ... SELECT, one UPDATE. `extra` holds plain values."""
     from django.contrib.contenttypes.models import ContentType
     from django.db import connection, transaction
     from django.utils import timezone
@@ -35,33 +40,55 @@ def transition_many(
     from platform_core.models import AuditEvent
 
     model = queryset.model
-    with transaction.atomic():
-        rows = list(queryset.select_for_update(skip_locked=True).values_list("pk", field))
-        moving = [pk for pk, current in rows if to in transitions[current]]
-        if not moving:
-            return 0
-        now = timezone.now()
-        fields = {field: to, **(extra or {})}
-        if any(f.name == "updated_at" for f in model._meta.concrete_fields):
-            fields["updated_at"] = now
-        quote = connection.ops.quote_name
-        audit = AuditEvent._meta
-        columns = ["content_type", "object_id", "action", "from_value", "to_value", "actor", "note", "data", "created_at"]
+    sources = [current for current, targets in transitions.items() if to in targets]
+    if not sources:
+        return 0
+    now = timezone.now()
+    fields = {field: to, **(extra or {})}
+    if any(f.name == "updated_at" for f in model._meta.concrete_fields):
+        fields["updated_at"] = now
+    quote = connection.ops.quote_name
+    audit = AuditEvent._meta
+    columns = ["content_type", "object_id", "action", "from_value", "to_value", "actor", "note", "data", "created_at"]
+    audit_into = f"INSERT INTO {quote(audit.db_table)} ({', '.join(quote(audit.get_field(c).column) for c in columns)}) "
+    table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+    column = quote(model._meta.get_field(field).column)
+    audit_params = [
+        ContentType.objects.get_for_model(model).pk,
+        f"{field}_changed",
+        to,
+        actor.pk if getattr(actor, "pk", None) else None,
+        note,
+        connection.ops.adapt_datetimefield_value(now),
+    ]
+    with transaction.atomic(savepoint=False):
+        locking = queryset.filter(**{f"{field}__in": sources}).order_by("pk").values_list("pk", field)
+        if connection.vendor != "postgresql":
+            moving = [pk_value for pk_value, _ in locking.select_for_update(skip_locked=True)]
+            if not moving:
+                return 0
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    audit_into  # nosec B608 - identifiers from the model's meta, quoted; values are parameters
+                    + f"SELECT %s, CAST({pk} AS TEXT), %s, {column}, %s, %s, %s, '{{}}', %s FROM {table} "
+                    f"WHERE {pk} IN ({', '.join(['%s'] * len(moving))})",
+                    [*audit_params, *moving],
+                )
+            model.objects.filter(pk__in=moving).update(**fields)
+            return len(moving)
+        rows_sql, rows_params = locking.select_for_update(skip_locked=True, of=("self",)).query.sql_with_params()
+        sets, set_params = [], []
+        for name, value in fields.items():
+            db_field = model._meta.get_field(name)
+            sets.append(f"{quote(db_field.column)} = %s")
+            set_params.append(db_field.get_db_prep_save(value, connection))
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {quote(audit.db_table)} ({', '.join(quote(audit.get_field(c).column) for c in columns)}) "  # nosec B608 - identifiers from the model's meta, quoted; values are parameters
-                f"SELECT %s, CAST({quote(model._meta.pk.column)} AS TEXT), %s, {quote(model._meta.get_field(field).column)}, "
-                f"%s, %s, %s, '{{}}', %s FROM {quote(model._meta.db_table)} "
-                f"WHERE {quote(model._meta.pk.column)} IN ({', '.join(['%s'] * len(moving))})",
-                [
-                    ContentType.objects.get_for_model(model).pk,
-                    f"{field}_changed",
-                    to,
-                    actor.pk if getattr(actor, "pk", None) else None,
-                    note,
-                    connection.ops.adapt_datetimefield_value(now),
-                    *moving,
-                ],
+                f"WITH locked AS MATERIALIZED ({rows_sql}), "  # nosec B608 - identifiers from the model's meta, quoted; values are parameters
+                f"moved AS (UPDATE {table} AS t SET {', '.join(sets)} FROM locked AS l(id, old) WHERE t.{pk} = l.id "
+                f"RETURNING t.{pk} AS id, l.old), "
+                f"audit AS ({audit_into}SELECT %s, CAST(id AS TEXT), %s, old, %s, %s, %s, '{{}}', %s FROM moved) "
+                "SELECT count(*) FROM moved",
+                [*rows_params, *set_params, *audit_params],
             )
-        model.objects.filter(pk__in=moving).update(**fields)
-    return len(moving)
+            return cursor.fetchone()[0]
