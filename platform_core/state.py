@@ -22,7 +22,15 @@ def transition(
 
 
 def transition_many(
-    queryset, to: str, *, transitions: dict, actor=None, field: str = "status", note: str = "", extra: dict | None = None
+    queryset,
+    to: str,
+    *,
+    transitions: dict,
+    actor=None,
+    field: str = "status",
+    note: str = "",
+    extra: dict | None = None,
+    values: dict[str, dict] | None = None,
 ) -> int:
     """Move every row of `queryset` whose move to `to` is legal, in a constant number of statements:
     lock the rows (skipping rows another transaction holds; a later run takes them), write their
@@ -32,7 +40,9 @@ def transition_many(
     On PostgreSQL that is ONE statement (lock, UPDATE ... RETURNING the old value, INSERT of the
     audit rows from it), whatever the number of rows; filter a large batch of ids with
     `platform_core.db.ids_in`, one array parameter rather than thousands of placeholders.
-    Elsewhere: a locking SELECT, one INSERT ... SELECT, one UPDATE. `extra` holds plain values."""
+    Elsewhere: a locking SELECT, one INSERT ... SELECT, one UPDATE. `extra` holds plain values set
+    on every row moved; `values` ({field: {pk: value}}) sets row by row, in the same UPDATE (so each
+    row gets one new version, not two), the moved rows found in it."""
     from django.contrib.contenttypes.models import ContentType
     from django.db import connection, transaction
     from django.utils import timezone
@@ -75,6 +85,12 @@ def transition_many(
                     [*audit_params, *moving],
                 )
             model.objects.filter(pk__in=moving).update(**fields)
+            if values:
+                from platform_core.db import rows_update
+
+                (first, first_values), *more = values.items()
+                kept = [pk_value for pk_value in moving if pk_value in first_values]
+                rows_update(model, first, {k: first_values[k] for k in kept}, *((n, {k: v[k] for k in kept}) for n, v in more))
             return len(moving)
         rows_sql, rows_params = locking.select_for_update(skip_locked=True, of=("self",)).query.sql_with_params()
         sets, set_params = [], []
@@ -82,13 +98,26 @@ def transition_many(
             db_field = model._meta.get_field(name)
             sets.append(f"{quote(db_field.column)} = %s")
             set_params.append(db_field.get_db_prep_save(value, connection))
+        source, source_params = "locked AS l(id, old)", []
+        if values:
+            ids = list(next(iter(values.values())))
+            arrays, names = ["%s::bigint[]"], ["id"]
+            source_params.append(ids)
+            for i, (name, by_pk) in enumerate(values.items()):
+                db_field = model._meta.get_field(name)
+                column_name = quote(db_field.column)
+                sets.append(f"{column_name} = CASE WHEN v.id IS NULL THEN t.{column_name} ELSE v.c{i} END")
+                arrays.append(f"%s::{db_field.db_type(connection)}[]")
+                names.append(f"c{i}")
+                source_params.append([by_pk[k] for k in ids])
+            source += f" LEFT JOIN unnest({', '.join(arrays)}) AS v({', '.join(names)}) ON v.id = l.id"
         with connection.cursor() as cursor:
             cursor.execute(
                 f"WITH locked AS MATERIALIZED ({rows_sql}), "  # nosec B608 - identifiers from the model's meta, quoted; values are parameters
-                f"moved AS (UPDATE {table} AS t SET {', '.join(sets)} FROM locked AS l(id, old) WHERE t.{pk} = l.id "
+                f"moved AS (UPDATE {table} AS t SET {', '.join(sets)} FROM {source} WHERE t.{pk} = l.id "
                 f"RETURNING t.{pk} AS id, l.old), "
                 f"audit AS ({audit_into}SELECT %s, CAST(id AS TEXT), %s, old, %s, %s, %s, '{{}}', %s FROM moved) "
                 "SELECT count(*) FROM moved",
-                [*rows_params, *set_params, *audit_params],
+                [*rows_params, *set_params, *source_params, *audit_params],
             )
             return cursor.fetchone()[0]

@@ -28,8 +28,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from platform_core.db import ids_in, rows_update
-from platform_core.ledger.models import Account
+from platform_core.db import ids_in
+from platform_core.ledger.models import Account, side_of
 from platform_core.ledger.services import accounts_lock, transaction_post, wallet_for
 from platform_core.money import ZERO
 from platform_core.state import transition_many
@@ -120,6 +120,16 @@ def _live_financings(asset_filter: Q, asset: str = "invoice_id") -> dict[int, _L
     return {row[1]: _Live(*row) for row in rows}
 
 
+class _Wallet:
+    """A locked wallet as a posting reads it (pk, currency, side; its balance kept current): a batch
+    locks hundreds, and a model instance each cost more than the statement that locked them."""
+
+    __slots__ = ("pk", "balance", "currency", "side")
+
+    def __init__(self, pk: int, balance: Decimal, purpose: str, currency: str):
+        self.pk, self.balance, self.currency, self.side = pk, balance, currency, side_of(purpose)
+
+
 WALLETS_LOCK_SQL = (
     "SELECT id, key, balance, purpose, currency FROM ledger_account WHERE key = ANY(%s::varchar[]) ORDER BY id FOR UPDATE"
 )
@@ -151,10 +161,7 @@ def _wallets_locked(anchor_ids, payees, currency: str) -> tuple[dict, dict]:
                 wallet_for(organisation, currency)
             cursor.execute(WALLETS_LOCK_SQL, [list(keys)])
             rows = cursor.fetchall()
-    wallets = {
-        keys[key]: Account(pk=pk, key=key, balance=balance, purpose=purpose, currency=account_currency)
-        for pk, key, balance, purpose, account_currency in rows
-    }
+    wallets = {keys[key]: _Wallet(pk, balance, purpose, account_currency) for pk, key, balance, purpose, account_currency in rows}
     return wallets, {a: wallets[a].balance for a in anchor_ids}
 
 
@@ -174,24 +181,22 @@ def _post(currency: str, payout: _Payout, wallets: dict, memo: str) -> None:
     )
 
 
+_FIGURES = ("collected", "reserve_paid", "recourse_claim", "loss")
+
+
 def _close_financings(payout: _Payout, now) -> None:
     """The paid financings' figures, status (with audit rows), registry entries and limits: a
     constant number of statements whatever the batch holds."""
     if not payout.financings:
         return
     ids = list(payout.financings)
-    rows_update(
-        Financing,
-        "collected",
-        {pk: f["collected"] for pk, f in payout.financings.items()},
-        *[(name, {pk: f[name] for pk, f in payout.financings.items()}) for name in ("reserve_paid", "recourse_claim", "loss")],
-    )
     transition_many(
         Financing.objects.filter(ids_in("pk", ids)),
         FinancingStatus.PAID,
         transitions=FINANCING_TRANSITIONS,
         note="paid at maturity",
         extra={"paid_at": now},
+        values={name: {pk: f[name] for pk, f in payout.financings.items()} for name in _FIGURES},
     )
     encumbrances_release(financing_ids=ids, now=now)
     per_supplier: dict[tuple, Decimal] = defaultdict(Decimal)
@@ -409,17 +414,17 @@ def _default_past_grace(today: datetime.date, *, invoice_ids, root_ids) -> int:
         )
         due = [row for row in overdue if _grace_passed(row[2], row[3], today)]
         if due:
-            rows_update(
-                Financing,
-                "recourse_claim",
-                {pk: (advance - collected if recourse else ZERO) for pk, _, _, _, recourse, advance, collected in due},
-                ("loss", {pk: (ZERO if recourse else advance - collected) for pk, _, _, _, recourse, advance, collected in due}),
-            )
             transition_many(
                 Financing.objects.filter(ids_in("pk", [row[0] for row in due])),
                 FinancingStatus.DEFAULTED,
                 transitions=FINANCING_TRANSITIONS,
                 note="unpaid after the grace days",
+                values={
+                    "recourse_claim": {
+                        pk: (advance - collected if recourse else ZERO) for pk, *_, recourse, advance, collected in due
+                    },
+                    "loss": {pk: (ZERO if recourse else advance - collected) for pk, *_, recourse, advance, collected in due},
+                },
             )
         financed_grace = {invoice_id: grace for _, invoice_id, _, grace, *_ in overdue if invoice_id}
         invoices = [
