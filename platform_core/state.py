@@ -98,7 +98,7 @@ def transition_many(
             db_field = model._meta.get_field(name)
             sets.append(f"{quote(db_field.column)} = %s")
             set_params.append(db_field.get_db_prep_save(value, connection))
-        source, source_params = "locked AS l(id, old)", []
+        source, source_params = "locked AS l", []
         if values:
             ids = list(next(iter(values.values())))
             arrays, names = ["%s::bigint[]"], ["id"]
@@ -113,8 +113,11 @@ def transition_many(
             source += f" LEFT JOIN unnest({', '.join(arrays)}) AS v({', '.join(names)}) ON v.id = l.id"
         with connection.cursor() as cursor:
             cursor.execute(
-                f"WITH locked AS MATERIALIZED ({rows_sql}), "  # nosec B608 - identifiers from the model's meta, quoted; values are parameters
-                f"moved AS (UPDATE {table} AS t SET {', '.join(sets)} FROM {source} WHERE t.{pk} = l.id "
+                f"WITH locked (id, old) AS MATERIALIZED ({rows_sql}), "  # nosec B608 - identifiers from the model's meta, quoted; values are parameters
+                f"moved AS (UPDATE {table} AS t SET {', '.join(sets)} FROM {source} "
+                # the array lets the planner reach the rows by primary key whatever its estimate of
+                # the locked set (a hash join over the whole table otherwise: slower as it grows)
+                f"WHERE t.{pk} = ANY(ARRAY(SELECT id FROM locked)) AND t.{pk} = l.id "
                 f"RETURNING t.{pk} AS id, l.old), "
                 f"audit AS ({audit_into}SELECT %s, CAST(id AS TEXT), %s, old, %s, %s, %s, '{{}}', %s FROM moved) "
                 "SELECT count(*) FROM moved",

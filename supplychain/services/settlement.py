@@ -354,7 +354,7 @@ def maturities_settle(*, now=None, batch: int | None = None) -> dict:
     today = business_date(now)
     batch = batch or rules()["SWEEP_BATCH"]
     invoice_ids = list(
-        Invoice.objects.filter(status__in=list(INVOICE_DUE), due_date__lte=today)
+        Invoice.objects.filter(status__in=sorted(INVOICE_DUE), due_date__lte=today)
         .order_by("due_date", "pk")
         .values_list("pk", flat=True)[: batch + 1]
     )
