@@ -37,9 +37,10 @@ def transition_many(
     audit events from the old values read from the locked rows themselves (no Python object per
     row), then update them. Returns how many moved.
 
-    On PostgreSQL that is ONE statement (lock, UPDATE ... RETURNING the old value, INSERT of the
-    audit rows from it), whatever the number of rows; filter a large batch of ids with
-    `platform_core.db.ids_in`, one array parameter rather than thousands of placeholders.
+    On PostgreSQL that is two statements whatever the number of rows: the locking SELECT, then the
+    UPDATE with the INSERT of the audit rows from the old values (the ids as one array parameter);
+    filter a large batch of ids with `platform_core.db.ids_in`, one array parameter rather than
+    thousands of placeholders.
     Elsewhere: a locking SELECT, one INSERT ... SELECT, one UPDATE. `extra` holds plain values set
     on every row moved; `values` ({field: {pk: value}}) sets row by row, in the same UPDATE (so each
     row gets one new version, not two), the moved rows found in it."""
@@ -92,35 +93,37 @@ def transition_many(
                 kept = [pk_value for pk_value in moving if pk_value in first_values]
                 rows_update(model, first, {k: first_values[k] for k in kept}, *((n, {k: v[k] for k in kept}) for n, v in more))
             return len(moving)
-        rows_sql, rows_params = locking.select_for_update(skip_locked=True, of=("self",)).query.sql_with_params()
+        rows = list(locking.select_for_update(skip_locked=True, of=("self",)))
+        if not rows:
+            return 0
+        ids = [pk_value for pk_value, _ in rows]
         sets, set_params = [], []
         for name, value in fields.items():
             db_field = model._meta.get_field(name)
             sets.append(f"{quote(db_field.column)} = %s")
             set_params.append(db_field.get_db_prep_save(value, connection))
-        source, source_params = "locked AS l", []
+        arrays = [f"%s::{model._meta.pk.rel_db_type(connection)}[]", f"%s::{model._meta.get_field(field).db_type(connection)}[]"]
+        names, array_params = ["id", "old"], [ids, [current for _, current in rows]]
         if values:
-            ids = list(next(iter(values.values())))
-            arrays, names = ["%s::bigint[]"], ["id"]
-            source_params.append(ids)
+            arrays.append("%s::boolean[]")
+            names.append("given")
+            first = next(iter(values.values()))
+            array_params.append([pk_value in first for pk_value in ids])
             for i, (name, by_pk) in enumerate(values.items()):
                 db_field = model._meta.get_field(name)
-                column_name = quote(db_field.column)
-                sets.append(f"{column_name} = CASE WHEN v.id IS NULL THEN t.{column_name} ELSE v.c{i} END")
+                sets.append(f"{quote(db_field.column)} = CASE WHEN v.given THEN v.c{i} ELSE t.{quote(db_field.column)} END")
                 arrays.append(f"%s::{db_field.db_type(connection)}[]")
                 names.append(f"c{i}")
-                source_params.append([by_pk[k] for k in ids])
-            source += f" LEFT JOIN unnest({', '.join(arrays)}) AS v({', '.join(names)}) ON v.id = l.id"
+                array_params.append([by_pk.get(pk_value) for pk_value in ids])
+        # The ids as one literal array (the planner knows how many: the rows by primary key, never a
+        # scan of the whole table nor a loop over the ids per row), the old values beside them.
         with connection.cursor() as cursor:
             cursor.execute(
-                f"WITH locked (id, old) AS MATERIALIZED ({rows_sql}), "  # nosec B608 - identifiers from the model's meta, quoted; values are parameters
-                f"moved AS (UPDATE {table} AS t SET {', '.join(sets)} FROM {source} "
-                # the array lets the planner reach the rows by primary key whatever its estimate of
-                # the locked set (a hash join over the whole table otherwise: slower as it grows)
-                f"WHERE t.{pk} = ANY(ARRAY(SELECT id FROM locked)) AND t.{pk} = l.id "
-                f"RETURNING t.{pk} AS id, l.old), "
+                f"WITH moved AS (UPDATE {table} AS t SET {', '.join(sets)} "  # nosec B608 - identifiers from the model's meta, quoted; values are parameters
+                f"FROM unnest({', '.join(arrays)}) AS v({', '.join(names)}) "
+                f"WHERE t.{pk} = ANY(%s) AND t.{pk} = v.id RETURNING t.{pk} AS id, v.old), "
                 f"audit AS ({audit_into}SELECT %s, CAST(id AS TEXT), %s, old, %s, %s, %s, '{{}}', %s FROM moved) "
                 "SELECT count(*) FROM moved",
-                [*rows_params, *set_params, *source_params, *audit_params],
+                [*set_params, *array_params, ids, *audit_params],
             )
             return cursor.fetchone()[0]
