@@ -1,7 +1,7 @@
 """Database helpers that keep the number of statements constant as data grows."""
 
 from django.db import OperationalError, connection
-from django.db.models import Func, IntegerField
+from django.db.models import BooleanField, F, Field, Func, IntegerField, Q, Value
 
 from platform_core.errors import ApplicationError
 
@@ -85,3 +85,26 @@ class DaysBetween(Func):
         if connection.vendor == "postgresql":
             return f"(({later})::date - ({earlier})::date)", [*later_params, *earlier_params]
         return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)", [*later_params, *earlier_params]
+
+
+class InArray(Func):
+    """`<field> = ANY(<one array parameter>)`: a boolean expression a queryset filters by."""
+
+    output_field = BooleanField()
+
+    def __init__(self, field: str, values):
+        super().__init__(F(field), Value(list(values), output_field=Field()))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (lhs, lhs_params), (rhs, rhs_params) = (compiler.compile(e) for e in self.source_expressions)
+        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+
+
+def ids_in(field: str, ids) -> Q:
+    """`field IN ids` as ONE array parameter on PostgreSQL (`= ANY(%s)`): the driver does not have to
+    merge a statement with thousands of placeholders (about 0.15 s per 450 ids measured here, more
+    than the database spends running it). A plain IN elsewhere."""
+    ids = list(ids)
+    if connection.vendor == "postgresql":
+        return Q(InArray(field, ids))
+    return Q(**{f"{field}__in": ids})

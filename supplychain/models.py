@@ -202,7 +202,15 @@ class Invoice(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "due_date"])]
+        indexes = [
+            models.Index(fields=["status", "due_date"]),
+            # the maturity run's next batch, oldest first, read in index order however much is due
+            models.Index(
+                fields=["due_date", "id"],
+                condition=Q(status__in=["confirmed", "financed"]),
+                name="invoice_due_unpaid",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=InvoiceStatus.values), name="invoice_status_valid"),
             models.CheckConstraint(condition=Q(face_amount__gt=0), name="invoice_face_positive"),

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from platform_core.db import ids_in
 from platform_core.errors import ApplicationError
 
 from ..models import Encumbrance, Financing
@@ -28,8 +29,6 @@ def encumbrance_register(*, financing: Financing, check: bool = True) -> Encumbr
 
 
 def encumbrances_release(*, financing_ids, now=None) -> int:
-    from ._common import ids_in
-
     return Encumbrance.objects.filter(ids_in("financing_id", financing_ids), released_at__isnull=True).update(
         released_at=now or timezone.now()
     )

@@ -22,14 +22,15 @@ unpaid ones are settled. Lock order: assets (pk order), financings, ledger accou
 import datetime
 from collections import defaultdict
 from decimal import Decimal
+from typing import NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from platform_core.db import rows_update
-from platform_core.ledger.models import Account
-from platform_core.ledger.services import transaction_post
+from platform_core.db import ids_in
+from platform_core.ledger.models import Account, side_of
+from platform_core.ledger.services import accounts_lock, transaction_post, wallet_for
 from platform_core.money import ZERO
 from platform_core.state import transition_many
 
@@ -46,7 +47,7 @@ from ..models import (
     PayableCertificate,
     business_date,
 )
-from ._common import accounts_lock_many, ids_in, rules, transition_ids, wallets_of
+from ._common import rules
 from .limits import limits_release_many
 from .registry import encumbrances_release
 
@@ -56,15 +57,32 @@ CERTIFICATE_DUE = {CertificateStatus.ACTIVE, CertificateStatus.FINANCED, Certifi
 CERTIFICATE_LATE = {CertificateStatus.OVERDUE, CertificateStatus.DEFAULTED}
 
 
+class _Live(NamedTuple):
+    """What settlement needs of a live financing: read as a tuple, no model instance per row."""
+
+    pk: int
+    asset_id: int
+    funder_id: int
+    programme_id: int
+    debtor_id: int
+    requester_id: int
+    amount: Decimal
+    advance: Decimal
+    recourse: bool
+
+
+_LIVE_FIELDS = ("pk", "invoice_id", "funder_id", "programme_id", "debtor_id", "requester_id", "amount", "advance", "recourse")
+
+
 class _Payout:
-    """What one anchor's maturities in a batch move, built up before one posting."""
+    """What one batch's maturities move, built up before one posting."""
 
     def __init__(self):
         self.credits: dict[int, Decimal] = defaultdict(Decimal)  # organisation id -> amount received
         self.debits: dict[int, Decimal] = defaultdict(Decimal)  # anchor id -> amount paid
         self.total = ZERO
         self.financings: dict[int, dict] = {}  # financing id -> figures
-        self.released: list[Financing] = []
+        self.released: list[_Live] = []
 
     def pay(self, organisation_id: int, amount: Decimal) -> None:
         if amount > 0:
@@ -75,7 +93,7 @@ class _Payout:
         if amount > 0:
             self.debits[anchor_id] += amount
 
-    def financed(self, financing: Financing, payable: Decimal) -> Decimal:
+    def financed(self, financing: _Live, payable: Decimal) -> Decimal:
         """Pay the funder first; return the reserve left for the holder."""
         to_funder = min(payable, financing.advance)
         shortfall = financing.advance - to_funder
@@ -90,21 +108,66 @@ class _Payout:
         return payable - to_funder
 
 
-def _live_financings(asset_filter: Q) -> dict[int, Financing]:
-    rows = Financing.objects.select_for_update().filter(asset_filter, status__in=list(FINANCING_LIVE)).order_by("pk")
-    return {f.invoice_id or f.certificate_id: f for f in rows}
+def _live_financings(asset_filter: Q, asset: str = "invoice_id") -> dict[int, _Live]:
+    """The live financings of these assets, locked (pk order), by asset id: one statement, tuples."""
+    fields = [asset if name == "invoice_id" else name for name in _LIVE_FIELDS]
+    rows = (
+        Financing.objects.select_for_update(of=("self",))
+        .filter(asset_filter, status__in=list(FINANCING_LIVE))
+        .order_by("pk")
+        .values_list(*fields)
+    )
+    return {row[1]: _Live(*row) for row in rows}
+
+
+class _Wallet:
+    """A locked wallet as a posting reads it (pk, currency, side; its balance kept current): a batch
+    locks hundreds, and a model instance each cost more than the statement that locked them."""
+
+    __slots__ = ("pk", "balance", "currency", "side")
+
+    def __init__(self, pk: int, balance: Decimal, purpose: str, currency: str):
+        self.pk, self.balance, self.currency, self.side = pk, balance, currency, side_of(purpose)
+
+
+WALLETS_LOCK_SQL = (
+    "SELECT id, key, balance, purpose, currency FROM ledger_account WHERE key = ANY(%s::varchar[]) ORDER BY id FOR UPDATE"
+)
 
 
 def _wallets_locked(anchor_ids, payees, currency: str) -> tuple[dict, dict]:
-    """Lock the anchors' and the payees' wallets (pk order, as a posting does); the anchors' balances."""
-    wallets = wallets_of({*anchor_ids, *payees}, currency)
-    accounts_lock_many([w.pk for w in wallets.values()])
-    by_account = dict(Account.objects.filter(ids_in("pk", [wallets[a].pk for a in anchor_ids])).values_list("pk", "balance"))
-    return wallets, {a: by_account[wallets[a].pk] for a in anchor_ids}
+    """Lock the anchors' and the payees' wallets (pk order, as a posting does) and read the anchors'
+    balances: ONE statement on PostgreSQL (plus creating a wallet that does not exist yet)."""
+    organisations = {*anchor_ids, *payees}
+    keys = {f"wallet:organisation:{pk}:{currency}": pk for pk in organisations}
+    if connection.vendor != "postgresql":
+        found = {a.key: a for a in Account.objects.filter(key__in=list(keys))}
+        wallets = {org: found.get(key) for key, org in keys.items()}
+        for org in [org for org, wallet in wallets.items() if wallet is None]:
+            from platform_core.accounts.models import Organisation
+
+            wallets[org] = wallet_for(Organisation.objects.get(pk=org), currency)
+        accounts_lock([w.pk for w in wallets.values()])
+        balances = dict(Account.objects.filter(pk__in=[wallets[a].pk for a in anchor_ids]).values_list("pk", "balance"))
+        return wallets, {a: balances[wallets[a].pk] for a in anchor_ids}
+    with connection.cursor() as cursor:
+        cursor.execute(WALLETS_LOCK_SQL, [list(keys)])
+        rows = cursor.fetchall()
+        if len(rows) < len(keys):  # a payee with no wallet yet: create it, then lock them all again
+            from platform_core.accounts.models import Organisation
+
+            have = {key for _, key, *_ in rows}
+            for organisation in Organisation.objects.filter(pk__in=[org for key, org in keys.items() if key not in have]):
+                wallet_for(organisation, currency)
+            cursor.execute(WALLETS_LOCK_SQL, [list(keys)])
+            rows = cursor.fetchall()
+    wallets = {keys[key]: _Wallet(pk, balance, purpose, account_currency) for pk, key, balance, purpose, account_currency in rows}
+    return wallets, {a: wallets[a].balance for a in anchor_ids}
 
 
 def _post(currency: str, payout: _Payout, wallets: dict, memo: str) -> None:
-    """ONE ledger transaction: every paying anchor's wallet out, every payee's in."""
+    """ONE ledger transaction: every paying anchor's wallet out, every payee's in. The wallets are
+    locked and the anchors' balances checked: no savepoint, the caller's transaction is the unit."""
     if not payout.debits:
         return
     transaction_post(
@@ -114,26 +177,26 @@ def _post(currency: str, payout: _Payout, wallets: dict, memo: str) -> None:
             *((wallets[org], amount) for org, amount in payout.credits.items()),
         ],
         memo=memo,
+        savepoint=False,
     )
+
+
+_FIGURES = ("collected", "reserve_paid", "recourse_claim", "loss")
 
 
 def _close_financings(payout: _Payout, now) -> None:
+    """The paid financings' figures, status (with audit rows), registry entries and limits: a
+    constant number of statements whatever the batch holds."""
     if not payout.financings:
         return
     ids = list(payout.financings)
-    rows_update(
-        Financing,
-        "collected",
-        {pk: f["collected"] for pk, f in payout.financings.items()},
-        *[(name, {pk: f[name] for pk, f in payout.financings.items()}) for name in ("reserve_paid", "recourse_claim", "loss")],
-    )
-    transition_ids(
-        Financing,
-        ids,
+    transition_many(
+        Financing.objects.filter(ids_in("pk", ids)),
         FinancingStatus.PAID,
         transitions=FINANCING_TRANSITIONS,
         note="paid at maturity",
         extra={"paid_at": now},
+        values={name: {pk: f[name] for pk, f in payout.financings.items()} for name in _FIGURES},
     )
     encumbrances_release(financing_ids=ids, now=now)
     per_supplier: dict[tuple, Decimal] = defaultdict(Decimal)
@@ -142,15 +205,13 @@ def _close_financings(payout: _Payout, now) -> None:
     limits_release_many(per_supplier)
 
 
-def _mark_late(model, ids, transitions, status, financing_ids, now) -> None:
+def _mark_late(model, ids, transitions, status, financing_ids) -> None:
     if ids:
-        transition_ids(model, ids, status, transitions=transitions, note="not paid at maturity")
+        transition_many(model.objects.filter(ids_in("pk", ids)), status, transitions=transitions, note="not paid at maturity")
     if financing_ids:
-        transition_ids(
-            Financing,
-            financing_ids,
+        transition_many(
+            Financing.objects.filter(ids_in("pk", financing_ids), status=FinancingStatus.FUNDED),
             FinancingStatus.OVERDUE,
-            also=Q(status=FinancingStatus.FUNDED),
             transitions=FINANCING_TRANSITIONS,
             note="the anchor did not pay at maturity",
         )
@@ -158,11 +219,13 @@ def _mark_late(model, ids, transitions, status, financing_ids, now) -> None:
 
 # --- invoices ---------------------------------------------------------------------------------
 
+_INVOICE_FIELDS = ("pk", "anchor_id", "supplier_id", "currency", "due_date", "status", "face_amount", "dilution_amount")
+
 
 def invoices_settle(*, invoice_ids, now=None) -> dict:
     """Settle these invoices (those due and unpaid): each anchor pays what its wallet covers, oldest
     first; one ledger transaction per currency, the statuses, audit rows, registry and limits in a
-    constant number of statements whatever the batch holds."""
+    constant number of statements whatever the batch holds (about ten, rows read as tuples)."""
     now = now or timezone.now()
     today = business_date(now)
     result = {"paid": 0, "unpaid": 0}
@@ -171,49 +234,48 @@ def invoices_settle(*, invoice_ids, now=None) -> dict:
             Invoice.objects.select_for_update(skip_locked=True)
             .filter(ids_in("pk", invoice_ids), status__in=list(INVOICE_DUE | INVOICE_LATE), due_date__lte=today)
             .order_by("pk")
+            .values_list(*_INVOICE_FIELDS)
         )
         if not invoices:
             return result
-        financings = _live_financings(ids_in("invoice_id", [i.pk for i in invoices]))
+        financings = _live_financings(ids_in("invoice_id", [row[0] for row in invoices]))
         by_currency = defaultdict(list)
-        for invoice in invoices:
-            by_currency[invoice.currency].append(invoice)
+        for row in invoices:
+            by_currency[row[3]].append(row)
         paid, unpaid = [], []
         for currency, group in sorted(by_currency.items()):
-            anchors = {i.anchor_id for i in group}
-            payees = {i.supplier_id for i in group} | {financings[i.pk].funder_id for i in group if i.pk in financings}
+            anchors = {row[1] for row in group}
+            payees = {row[2] for row in group} | {financings[row[0]].funder_id for row in group if row[0] in financings}
             wallets, balances = _wallets_locked(anchors, payees, currency)
             payout = _Payout()
-            for invoice in sorted(group, key=lambda i: (i.due_date, i.pk)):
-                payable = invoice.payable_amount
-                if payout.debits[invoice.anchor_id] + payable > balances[invoice.anchor_id]:
-                    unpaid.append(invoice)
+            for pk, anchor_id, supplier_id, _, _, status, face, dilution in sorted(group, key=lambda row: (row[4], row[0])):
+                payable = face - dilution
+                if payout.debits[anchor_id] + payable > balances[anchor_id]:
+                    unpaid.append((pk, status))
                     continue
-                payout.charge(invoice.anchor_id, payable)
-                financing = financings.get(invoice.pk)
+                payout.charge(anchor_id, payable)
+                financing = financings.get(pk)
                 reserve = payout.financed(financing, payable) if financing else payable
-                payout.pay(invoice.supplier_id, reserve)
-                paid.append(invoice.pk)
+                payout.pay(supplier_id, reserve)
+                paid.append(pk)
             payout.debits = {a: amount for a, amount in payout.debits.items() if amount > 0}
             _post(currency, payout, wallets, f"Maturity of {len(group)} invoice(s) due")
             _close_financings(payout, now)
         if paid:
-            transition_ids(
-                Invoice,
-                paid,
+            transition_many(
+                Invoice.objects.filter(ids_in("pk", paid)),
                 InvoiceStatus.PAID,
                 transitions=INVOICE_TRANSITIONS,
                 note="paid at maturity",
                 extra={"paid_at": now},
             )
-        newly_late = [i.pk for i in unpaid if i.status in INVOICE_DUE]
+        newly_late = [pk for pk, status in unpaid if status in INVOICE_DUE]
         _mark_late(
             Invoice,
             newly_late,
             INVOICE_TRANSITIONS,
             InvoiceStatus.OVERDUE,
-            [financings[i].pk for i in newly_late if i in financings],
-            now,
+            [financings[pk].pk for pk in newly_late if pk in financings],
         )
         result["paid"], result["unpaid"] = len(paid), len(unpaid)
     return result
@@ -238,7 +300,7 @@ def certificate_settle(*, root_id: int, now=None) -> bool:
         if root is None or root.due_date > today:
             return False
         invoices = list(root.invoices.select_for_update().exclude(status=InvoiceStatus.PAID).order_by("pk"))
-        financings = _live_financings(Q(certificate_id__in=[c.pk for c in tree]))
+        financings = _live_financings(Q(certificate_id__in=[c.pk for c in tree]), asset="certificate_id")
         remainder = sum((i.payable_amount for i in invoices), ZERO) - root.face_amount
         payees = {c.holder_id for c in tree} | {f.funder_id for f in financings.values()}
         wallets, balances = _wallets_locked({root.anchor_id}, payees, root.currency)
@@ -259,7 +321,6 @@ def certificate_settle(*, root_id: int, now=None) -> bool:
                 CERTIFICATE_TRANSITIONS,
                 CertificateStatus.OVERDUE,
                 [f.pk for f in financings.values()],
-                now,
             )
             return False
         payout.charge(root.anchor_id, payout.total)
@@ -293,7 +354,7 @@ def maturities_settle(*, now=None, batch: int | None = None) -> dict:
     today = business_date(now)
     batch = batch or rules()["SWEEP_BATCH"]
     invoice_ids = list(
-        Invoice.objects.filter(status__in=list(INVOICE_DUE), due_date__lte=today)
+        Invoice.objects.filter(status__in=sorted(INVOICE_DUE), due_date__lte=today)
         .order_by("due_date", "pk")
         .values_list("pk", flat=True)[: batch + 1]
     )
@@ -348,25 +409,24 @@ def _default_past_grace(today: datetime.date, *, invoice_ids, root_ids) -> int:
             Financing.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status=FinancingStatus.OVERDUE)
             .filter(ids_in("invoice_id", invoice_ids) | Q(certificate__root_id__in=root_ids) | Q(certificate_id__in=root_ids))
-            .select_related("programme")
             .order_by("pk")
+            .values_list("pk", "invoice_id", "due_date", "programme__grace_days", "recourse", "advance", "collected")
         )
-        due = [f for f in overdue if _grace_passed(f.due_date, f.programme.grace_days, today)]
+        due = [row for row in overdue if _grace_passed(row[2], row[3], today)]
         if due:
-            rows_update(
-                Financing,
-                "recourse_claim",
-                {f.pk: (f.advance - f.collected if f.recourse else ZERO) for f in due},
-                ("loss", {f.pk: (ZERO if f.recourse else f.advance - f.collected) for f in due}),
-            )
-            transition_ids(
-                Financing,
-                [f.pk for f in due],
+            transition_many(
+                Financing.objects.filter(ids_in("pk", [row[0] for row in due])),
                 FinancingStatus.DEFAULTED,
                 transitions=FINANCING_TRANSITIONS,
                 note="unpaid after the grace days",
+                values={
+                    "recourse_claim": {
+                        pk: (advance - collected if recourse else ZERO) for pk, *_, recourse, advance, collected in due
+                    },
+                    "loss": {pk: (ZERO if recourse else advance - collected) for pk, *_, recourse, advance, collected in due},
+                },
             )
-        financed_grace = {f.invoice_id: f.programme.grace_days for f in overdue if f.invoice_id}
+        financed_grace = {invoice_id: grace for _, invoice_id, _, grace, *_ in overdue if invoice_id}
         invoices = [
             pk
             for pk, due_date in Invoice.objects.filter(ids_in("pk", invoice_ids), status=InvoiceStatus.OVERDUE).values_list(
@@ -374,13 +434,14 @@ def _default_past_grace(today: datetime.date, *, invoice_ids, root_ids) -> int:
             )
             if _grace_passed(due_date, financed_grace.get(pk, grace_default), today)
         ]
-        moved = transition_ids(
-            Invoice,
-            invoices,
-            InvoiceStatus.DEFAULTED,
-            transitions=INVOICE_TRANSITIONS,
-            note="unpaid after the grace days",
-        )
+        moved = 0
+        if invoices:
+            moved = transition_many(
+                Invoice.objects.filter(ids_in("pk", invoices)),
+                InvoiceStatus.DEFAULTED,
+                transitions=INVOICE_TRANSITIONS,
+                note="unpaid after the grace days",
+            )
         roots = [
             pk
             for pk, due_date in PayableCertificate.objects.filter(pk__in=root_ids, status=CertificateStatus.OVERDUE).values_list(
