@@ -117,8 +117,9 @@ def test_killed_notification_run_resumes_and_tells_nobody_twice(private_redis, p
     claimed = Pledge.objects.filter(campaign=campaign, notified_at__isnull=False)
     assert wait_for(lambda: claimed.count() >= 300, timeout=60, every=0.01) is not None
     first.kill()
-    told_before = sum(_mail_recipients(mail_dir).values())
-    assert 300 <= told_before < n and Campaign.objects.get(pk=campaign.pk).outcome_notified_at is None
+    told_before, marked = sum(_mail_recipients(mail_dir).values()), claimed.count()
+    # each backer is marked told just before the e-mail is handed over: the kill may fall in that gap for one
+    assert marked - 1 <= told_before <= marked < n and Campaign.objects.get(pk=campaign.pk).outcome_notified_at is None
 
     processes.append(celery_beat(env))
     _start_worker(processes, env, "second")
