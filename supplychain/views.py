@@ -334,18 +334,17 @@ def invoice_document(request, invoice_id: int):
     return redirect("supplychain:invoice-detail", invoice_id=invoice.pk)
 
 
-@login_required
-@require_POST
-def invoice_finance(request, invoice_id: int):
-    invoice = _invoice_or_404(request, invoice_id)
-    programmes = _programmes_for([invoice.anchor_id]).get(invoice.anchor_id, [])
+def _financing_request_post(request, *, anchor_id: int, asset: dict, page):
+    """The financing form of an invoice or a certificate page: one service call, run once per key;
+    `page(form)` shows the asset's page again with the form's errors."""
+    programmes = _programmes_for([anchor_id]).get(anchor_id, [])
     form = FinancingRequestForm(request.POST, programmes=programmes)
     if form.is_valid():
         data = {"programme": form.cleaned_data["programme"], "amount": form.cleaned_data["amount"]}
 
         def run():
             financing = services.financing_request(
-                user=request.user, programme_id=data["programme"], invoice_id=invoice.pk, amount=data["amount"] or None
+                user=request.user, programme_id=data["programme"], amount=data["amount"] or None, **asset
             )
             return 201, {"id": financing.pk}
 
@@ -353,7 +352,19 @@ def invoice_finance(request, invoice_id: int):
         if body is not None:
             messages.success(request, _("Financing requested; the funder will answer."))
             return redirect("supplychain:financing-detail", financing_id=body["id"])
-    return _invoice_page(request, invoice, finance_form=form, status=400)
+    return page(form)
+
+
+@login_required
+@require_POST
+def invoice_finance(request, invoice_id: int):
+    invoice = _invoice_or_404(request, invoice_id)
+    return _financing_request_post(
+        request,
+        anchor_id=invoice.anchor_id,
+        asset={"invoice_id": invoice.pk},
+        page=lambda form: _invoice_page(request, invoice, finance_form=form, status=400),
+    )
 
 
 # --- certificates -----------------------------------------------------------------------------
@@ -419,22 +430,12 @@ def certificate_split(request, certificate_id: int):
 @require_POST
 def certificate_finance(request, certificate_id: int):
     certificate = _certificate_or_404(request, certificate_id)
-    programmes = _programmes_for([certificate.anchor_id]).get(certificate.anchor_id, [])
-    form = FinancingRequestForm(request.POST, programmes=programmes)
-    if form.is_valid():
-        data = {"programme": form.cleaned_data["programme"], "amount": form.cleaned_data["amount"]}
-
-        def run():
-            financing = services.financing_request(
-                user=request.user, programme_id=data["programme"], certificate_id=certificate.pk, amount=data["amount"] or None
-            )
-            return 201, {"id": financing.pk}
-
-        body = _run_once(request, form, payload=data, run=run)
-        if body is not None:
-            messages.success(request, _("Financing requested; the funder will answer."))
-            return redirect("supplychain:financing-detail", financing_id=body["id"])
-    return _certificate_page(request, certificate, finance_form=form, status=400)
+    return _financing_request_post(
+        request,
+        anchor_id=certificate.anchor_id,
+        asset={"certificate_id": certificate.pk},
+        page=lambda form: _certificate_page(request, certificate, finance_form=form, status=400),
+    )
 
 
 @login_required
